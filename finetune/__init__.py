@@ -1,0 +1,1 @@
+"""text2sql.finetune: data preparation, LoRA/QLoRA training, adapter merge, execution-accuracy evaluation."""

@@ -1,0 +1,1 @@
+"""Training configs (commented YAML), shipped as package data."""

@@ -1,0 +1,1 @@
+"""text2sql.server: the pygls language server (inline SQL from comments, schema completion, hover, diagnostics)."""
