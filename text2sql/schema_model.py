@@ -56,6 +56,11 @@ class Schema:
     dialect: str  # sqlglot dialect name: sqlite, postgres, mysql, duckdb, ...
     tables: tuple[Table, ...] = ()
     name: str | None = None  # e.g. database name; informational only
+    # Exclusion patterns of the connection (fnmatch, case-insensitive): "audit_*" names
+    # tables, "users.password_hash" / "*.ssn" name columns. Excluded objects are already
+    # absent from ``tables``; the validator uses the patterns to refuse queries that would
+    # reach them anyway (an excluded table, or SELECT * on a table that lost columns).
+    exclude: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def table(self, name: str) -> Table | None:
@@ -76,7 +81,7 @@ class Schema:
     def version(self) -> str:
         """A short id that changes whenever anything in the schema changes."""
         payload = json.dumps(
-            {"dialect": self.dialect, "tables": [asdict(t) for t in self.tables]},
+            {"dialect": self.dialect, "exclude": self.exclude, "tables": [asdict(t) for t in self.tables]},
             sort_keys=True,
             default=str,
         )
@@ -89,10 +94,16 @@ class Schema:
             dialect=self.dialect,
             tables=tuple(t for t in self.tables if t.name.lower() in keep),
             name=self.name,
+            exclude=self.exclude,
         )
 
     def to_dict(self) -> dict:
-        return {"dialect": self.dialect, "name": self.name, "tables": [asdict(t) for t in self.tables]}
+        return {
+            "dialect": self.dialect,
+            "name": self.name,
+            "exclude": list(self.exclude),
+            "tables": [asdict(t) for t in self.tables],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Schema":
@@ -118,4 +129,9 @@ class Schema:
                     schema=t.get("schema"),
                 )
             )
-        return cls(dialect=data["dialect"], tables=tuple(tables), name=data.get("name"))
+        return cls(
+            dialect=data["dialect"],
+            tables=tuple(tables),
+            name=data.get("name"),
+            exclude=tuple(data.get("exclude", ())),
+        )
