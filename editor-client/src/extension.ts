@@ -1,0 +1,475 @@
+/**
+ * VS Code entry point: wires the plain modules (interpreter, launch, settings, secrets,
+ * status) to the VS Code API and vscode-languageclient. Decisions live in those modules;
+ * this file only reads VS Code state, shows UI, and starts/stops the client.
+ */
+
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+
+import {
+  describeInterpreter,
+  interpreterFromPythonExtension,
+  resolveInterpreter,
+  type PythonExtensionApiLike,
+  type ResolvedInterpreter,
+} from "./interpreter";
+import {
+  buildServerLaunch,
+  pipInstallArgv,
+  preflight,
+  PreflightError,
+  runVisibleProcess,
+  serverEnvironment,
+  startServerProcess,
+} from "./launch";
+import { connectionUrlWithSecret, hasInlinePassword, redactText, redactUrl, setConnectionPassword, urlUsername } from "./secrets";
+import {
+  ChangeDebouncer,
+  classifyChange,
+  connectionTarget,
+  readSettings,
+  toServerSettings,
+  type ChangeImpact,
+  type ExtensionSettings,
+  type ServerSettings,
+} from "./settings";
+import { configurationChangeParams, GENERATE_COMMAND, generateCommandArguments, REFRESH_SCHEMA_COMMAND } from "./protocol";
+import { parseServerStatus, renderStatus, STATUS_REQUEST, type StatusInput } from "./status";
+
+const SECTION = "text2sql";
+const SQL_SELECTOR = [
+  { scheme: "file", language: "sql" },
+  { scheme: "untitled", language: "sql" },
+  { scheme: "vscode-notebook-cell", language: "sql" },
+];
+
+class Text2SqlExtension implements vscode.Disposable {
+  private readonly output = vscode.window.createOutputChannel("Text2SQL");
+  private readonly statusItem = vscode.window.createStatusBarItem("text2sql.status", vscode.StatusBarAlignment.Right, 100);
+  private readonly debouncer = new ChangeDebouncer(750, (impact) => this.applyChange(impact));
+  private client: LanguageClient | undefined;
+  private settings: ExtensionSettings = readSettings((key) => this.config().get(key)).settings;
+  private statusInput: StatusInput = { phase: "starting" };
+  private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.statusItem.name = "Text2SQL";
+    this.statusItem.command = "text2sql.showOutput";
+    this.showStatus();
+    this.statusItem.show();
+  }
+
+  private config(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  log(message: string): void {
+    this.output.appendLine(`[${new Date().toISOString()}] ${redactText(message)}`);
+  }
+
+  private showStatus(): void {
+    const view = renderStatus(this.statusInput);
+    this.statusItem.text = view.text;
+    this.statusItem.tooltip = view.tooltip;
+    this.statusItem.backgroundColor =
+      view.severity === "error"
+        ? new vscode.ThemeColor("statusBarItem.errorBackground")
+        : view.severity === "warning"
+          ? new vscode.ThemeColor("statusBarItem.warningBackground")
+          : undefined;
+  }
+
+  private setStatus(update: Partial<StatusInput>): void {
+    this.statusInput = { ...this.statusInput, ...update };
+    this.showStatus();
+  }
+
+  // --- settings -----------------------------------------------------------------------------
+
+  private readAndReport(): ExtensionSettings {
+    const { settings, problems } = readSettings((key) => this.config().get(key));
+    const target = connectionTarget(settings);
+    if (hasInlinePassword(target.value)) {
+      problems.push(
+        `The connection "${target.label}" has a password in settings.json; remove it there and run "Text2SQL: Set Connection Password".`,
+      );
+    }
+    if (problems.length > 0) {
+      problems.forEach((problem) => this.log(`settings: ${problem}`));
+      void vscode.window.showWarningMessage(`Text2SQL settings: ${problems.join(" ")}`, "Open Settings").then((choice) => {
+        if (choice) {
+          void vscode.commands.executeCommand("workbench.action.openSettings", SECTION);
+        }
+      });
+    }
+    return settings;
+  }
+
+  private async serverSettings(settings: ExtensionSettings): Promise<ServerSettings> {
+    const target = connectionTarget(settings);
+    const url = await connectionUrlWithSecret(target.key, target.value, this.context.secrets);
+    return toServerSettings(settings, url);
+  }
+
+  onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (!event.affectsConfiguration(SECTION)) {
+      return;
+    }
+    const next = readSettings((key) => this.config().get(key)).settings;
+    this.debouncer.notify(classifyChange(this.settings, next));
+  }
+
+  onInterpreterChanged(): void {
+    if (this.settings.python === "") {
+      this.debouncer.notify("restart");
+    }
+  }
+
+  private async applyChange(impact: ChangeImpact): Promise<void> {
+    if (impact === "restart" || this.client === undefined) {
+      this.log(`settings changed: restarting the server`);
+      await this.restart();
+    } else if (impact === "reconfigure") {
+      await this.reconfigure();
+    }
+  }
+
+  async reconfigure(): Promise<void> {
+    this.settings = this.readAndReport();
+    const client = this.client;
+    if (client?.state !== State.Running) {
+      return;
+    }
+    const serverSettings = await this.serverSettings(this.settings);
+    this.log(`reconfigure: connection ${connectionTarget(this.settings).label}, trigger ${this.settings.trigger}`);
+    await client.sendNotification(DidChangeConfigurationNotification.type, configurationChangeParams(serverSettings));
+    this.setStatus({ connectionLabel: connectionTarget(this.settings).label });
+    this.schedulePoll(0);
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  private async interpreter(settings: ExtensionSettings): Promise<ResolvedInterpreter> {
+    let fromExtension: string[] | undefined;
+    if (settings.python === "") {
+      const python = vscode.extensions.getExtension<PythonExtensionApiLike>("ms-python.python");
+      if (python) {
+        try {
+          const api = python.isActive ? python.exports : await python.activate();
+          fromExtension = await interpreterFromPythonExtension(api, vscode.workspace.workspaceFolders?.[0]?.uri);
+        } catch (error) {
+          this.log(`could not ask the Python extension for its interpreter: ${String(error)}`);
+        }
+      }
+    }
+    return resolveInterpreter({
+      configured: settings.python,
+      pythonExtensionCommand: fromExtension,
+      platform: process.platform,
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      env: process.env,
+    });
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.startOnce().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
+    this.settings = this.readAndReport();
+    const connectionLabel = connectionTarget(this.settings).label;
+    this.setStatus({ phase: "starting", server: undefined, error: undefined, connectionLabel });
+    let interpreter: ResolvedInterpreter;
+    try {
+      interpreter = await this.interpreter(this.settings);
+    } catch (error) {
+      return this.failed(error instanceof Error ? error.message : String(error), undefined);
+    }
+    const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    this.log(`python: ${describeInterpreter(interpreter)}`);
+    try {
+      const info = await preflight(interpreter, { env: serverEnvironment(process.env, this.settings.logLevel), cwd });
+      this.log(`python ${info.python} at ${info.executable}, text2sql ${info.text2sql}`);
+    } catch (error) {
+      if (error instanceof PreflightError) {
+        if (error.detail) {
+          this.log(error.detail);
+        }
+        return this.failed(error.message, interpreter, error.kind !== "interpreter-not-found");
+      }
+      throw error;
+    }
+    const launch = buildServerLaunch(interpreter, { logLevel: this.settings.logLevel, baseEnv: process.env, cwd });
+    const serverOptions: ServerOptions = () => {
+      this.log(`starting: ${[launch.command, ...launch.args].join(" ")}`);
+      const child = startServerProcess(launch);
+      child.on("error", (error) => this.log(`server process error: ${error.message}`));
+      child.on("exit", (code, signal) => this.log(`server process exited (code ${code ?? "none"}, signal ${signal ?? "none"})`));
+      return Promise.resolve(child);
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: SQL_SELECTOR,
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: await this.serverSettings(this.settings),
+    };
+    const client = new LanguageClient("text2sql", "Text2SQL", serverOptions, clientOptions);
+    client.registerProposedFeatures(); // textDocument/inlineCompletion (LSP 3.18)
+    client.onDidChangeState((event) => {
+      if (event.newState === State.Stopped && this.client === client) {
+        this.setStatus({ phase: "stopped", server: undefined });
+      }
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (error) {
+      this.client = undefined;
+      return this.failed(`The language server did not start: ${error instanceof Error ? error.message : String(error)}`, interpreter);
+    }
+    this.setStatus({ phase: "running" });
+    this.schedulePoll(0);
+  }
+
+  private failed(message: string, interpreter: ResolvedInterpreter | undefined, offerInstall = false): void {
+    this.log(message);
+    this.setStatus({ phase: "failed", error: message, server: undefined });
+    const actions = ["Open Setting", ...(offerInstall && interpreter ? ["Install text2sql into this interpreter"] : []), "Show Output"];
+    void vscode.window.showErrorMessage(`Text2SQL: ${message}`, ...actions).then((choice) => {
+      if (choice === "Open Setting") {
+        void vscode.commands.executeCommand("workbench.action.openSettings", "text2sql.python");
+      } else if (choice === "Show Output") {
+        this.output.show(true);
+      } else if (choice && interpreter) {
+        this.installInto(interpreter);
+      }
+    });
+  }
+
+  /** Run `<python> -m pip install text2sql` in a terminal the user sees; restart on success. */
+  private installInto(interpreter: ResolvedInterpreter): void {
+    const argv = pipInstallArgv(interpreter);
+    const written = new vscode.EventEmitter<string>();
+    const closed = new vscode.EventEmitter<number | void>();
+    let stop: (() => void) | undefined;
+    const pty: vscode.Pseudoterminal = {
+      onDidWrite: written.event,
+      onDidClose: closed.event,
+      open: () => {
+        written.fire(`$ ${argv.join(" ")}\r\n`);
+        const run = runVisibleProcess(argv, process.env, (text) => written.fire(text.replace(/\r?\n/g, "\r\n")));
+        stop = run.kill;
+        void run.exitCode.then((code) => {
+          written.fire(`\r\n[pip exited with code ${code ?? "none"}]\r\n`);
+          if (code === 0) {
+            this.log("text2sql installed; restarting the server");
+            void this.restart();
+          }
+        });
+      },
+      close: () => stop?.(),
+    };
+    vscode.window.createTerminal({ name: "Text2SQL: install", pty }).show();
+  }
+
+  async stop(): Promise<void> {
+    if (this.pollTimer !== undefined) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.stop(5000);
+      } catch (error) {
+        this.log(`stopping the server: ${String(error)}`);
+      }
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.starting;
+    await this.stop();
+    await this.start();
+  }
+
+  private schedulePoll(delayMs: number): void {
+    if (this.pollTimer !== undefined) {
+      clearTimeout(this.pollTimer);
+    }
+    this.pollTimer = setTimeout(() => void this.poll(), delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    this.pollTimer = undefined;
+    const client = this.client;
+    if (client?.state !== State.Running) {
+      return;
+    }
+    try {
+      this.setStatus({ server: parseServerStatus(await client.sendRequest(STATUS_REQUEST)) });
+    } catch (error) {
+      this.log(`${STATUS_REQUEST} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (this.client === client) {
+      this.schedulePoll(renderStatus(this.statusInput).busy ? 1000 : 10_000);
+    }
+  }
+
+  // --- commands -----------------------------------------------------------------------------
+
+  private runningClient(): LanguageClient | undefined {
+    if (this.client?.state === State.Running) {
+      return this.client;
+    }
+    void vscode.window.showWarningMessage("Text2SQL: the language server is not running.", "Restart Server", "Show Output").then((choice) => {
+      if (choice === "Restart Server") {
+        void this.restart();
+      } else if (choice) {
+        this.output.show(true);
+      }
+    });
+    return undefined;
+  }
+
+  async generateFromComment(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.languageId !== "sql") {
+      void vscode.window.showInformationMessage("Text2SQL: put the cursor on or below a -- question comment in a SQL file.");
+      return;
+    }
+    const client = this.runningClient();
+    if (!client) {
+      return;
+    }
+    const position = editor.selection.active;
+    const args = generateCommandArguments(editor.document.uri.toString(), { line: position.line, character: position.character });
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: "Text2SQL: generating SQL" },
+      () => client.sendRequest(ExecuteCommandRequest.type, { command: GENERATE_COMMAND, arguments: args }),
+    );
+    this.schedulePoll(0);
+  }
+
+  async refreshSchema(): Promise<void> {
+    const client = this.runningClient();
+    if (client) {
+      await client.sendRequest(ExecuteCommandRequest.type, { command: REFRESH_SCHEMA_COMMAND, arguments: [] });
+      this.schedulePoll(0);
+    }
+  }
+
+  async selectConnection(): Promise<void> {
+    const settings = readSettings((key) => this.config().get(key)).settings;
+    type Item = vscode.QuickPickItem & { value?: string };
+    const items: Item[] = [
+      { label: "Chinook demo", description: "the bundled sample database", value: "" },
+      ...Object.entries(settings.connections).map(([name, url]) => ({ label: name, description: redactUrl(url), value: name })),
+      { label: "Add a connection…", description: "edit text2sql.connections" },
+    ];
+    const current = connectionTarget(settings);
+    if (current.kind === "config-file" || current.kind === "url") {
+      items.splice(1, 0, { label: current.label, description: "current", value: current.value });
+    }
+    const picked = await vscode.window.showQuickPick(items, { title: "Text2SQL: Select Connection", placeHolder: `Current: ${current.label}` });
+    if (!picked) {
+      return;
+    }
+    if (picked.value === undefined) {
+      await vscode.commands.executeCommand("workbench.action.openSettingsJson");
+      return;
+    }
+    const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await this.config().update("connection", picked.value, target);
+  }
+
+  async setPassword(): Promise<void> {
+    const settings = readSettings((key) => this.config().get(key)).settings;
+    const current = connectionTarget(settings);
+    const choices = Object.entries(settings.connections).map(([name, url]) => ({ label: name, description: redactUrl(url), key: name, url }));
+    if (current.kind === "url" && !choices.some((c) => c.key === current.key)) {
+      choices.unshift({ label: redactUrl(current.value), description: "current", key: current.key, url: current.value });
+    }
+    if (choices.length === 0) {
+      void vscode.window.showInformationMessage("Text2SQL: add a connection to text2sql.connections first (name -> SQLAlchemy URL with a user name).");
+      return;
+    }
+    const picked = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: "Set the password for" });
+    if (!picked) {
+      return;
+    }
+    const user = urlUsername(picked.url);
+    if (!user) {
+      void vscode.window.showErrorMessage(`Text2SQL: the connection ${redactUrl(picked.url)} has no user name; add one (dialect://USER@host/db) to use a password.`);
+      return;
+    }
+    const password = await vscode.window.showInputBox({
+      title: `Password for ${user} on ${picked.label}`,
+      prompt: "Stored in VS Code's secret storage (your OS keychain), never in settings. Leave empty to remove it.",
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (password === undefined) {
+      return;
+    }
+    await setConnectionPassword(picked.key, password, this.context.secrets);
+    this.log(`password ${password === "" ? "removed" : "stored"} for ${picked.label}`);
+    if (picked.key === current.key) {
+      await this.reconfigure();
+    }
+  }
+
+  showOutput(): void {
+    this.output.show(true);
+  }
+
+  dispose(): void {
+    this.debouncer.dispose();
+    this.statusItem.dispose();
+    this.output.dispose();
+  }
+}
+
+let extension: Text2SqlExtension | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const ext = new Text2SqlExtension(context);
+  extension = ext;
+  const command = (id: string, run: () => unknown) => vscode.commands.registerCommand(id, run);
+  context.subscriptions.push(
+    ext,
+    command("text2sql.generateFromComment", () => ext.generateFromComment()),
+    command("text2sql.selectConnection", () => ext.selectConnection()),
+    command("text2sql.reloadSchema", () => ext.refreshSchema()),
+    command("text2sql.restartServer", () => ext.restart()),
+    command("text2sql.showOutput", () => ext.showOutput()),
+    command("text2sql.setConnectionPassword", () => ext.setPassword()),
+    vscode.workspace.onDidChangeConfiguration((event) => ext.onConfigurationChanged(event)),
+  );
+  await ext.start();
+  // start() activated the Python extension when it is installed; follow its selection.
+  const python = vscode.extensions.getExtension<{
+    environments?: { onDidChangeActiveEnvironmentPath?: vscode.Event<unknown> };
+  }>("ms-python.python");
+  const interpreterChanged = python?.isActive ? python.exports.environments?.onDidChangeActiveEnvironmentPath : undefined;
+  if (interpreterChanged) {
+    context.subscriptions.push(interpreterChanged(() => ext.onInterpreterChanged()));
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  await extension?.stop();
+  extension = undefined;
+}
