@@ -227,8 +227,15 @@ class Text2SqlExtension implements vscode.Disposable {
     const client = new LanguageClient("text2sql", "Text2SQL", serverOptions, clientOptions);
     client.registerProposedFeatures(); // textDocument/inlineCompletion (LSP 3.18)
     client.onDidChangeState((event) => {
-      if (event.newState === State.Stopped && this.client === client) {
+      if (this.client !== client) {
+        return;
+      }
+      if (event.newState === State.Stopped) {
         this.setStatus({ phase: "stopped", server: undefined });
+      } else if (event.newState === State.Running) {
+        // Also after vscode-languageclient restarted a crashed server by itself.
+        this.setStatus({ phase: "running" });
+        this.schedulePoll(0);
       }
     });
     this.client = client;
