@@ -181,19 +181,26 @@ def completion_context(text: str, offset: int) -> CompletionContext:
 
 
 def _clause(tokens: list[Token]) -> str | None:
-    """The nearest clause keyword before the cursor at the cursor's parenthesis level."""
+    """The nearest clause keyword before the cursor at the cursor's parenthesis level.
+
+    Inside a parenthesis that has no clause of its own (a function call, a grouped
+    expression) the enclosing clause counts, unless it is a FROM/JOIN (a subquery or
+    table function being typed), which gives ``"("``.
+    """
     depth = 0
+    in_paren = False
     for tok in reversed(tokens):
         if tok.text == ")":
             depth += 1
         elif tok.text == "(":
             if depth == 0:
-                return "("  # directly inside a parenthesis: an expression or a subquery
-            depth -= 1
+                in_paren = True
+            else:
+                depth -= 1
         elif depth == 0:
             word = tok.word
             if word in _TABLE_CLAUSES or word in ("SELECT", "WHERE", "ON", "BY", "HAVING", "SET", "RETURNING"):
-                return word
+                return "(" if in_paren and word in _TABLE_CLAUSES else word
     return None
 
 

@@ -1,0 +1,88 @@
+"""Start the real language server (``python -m text2sql.server``) as a subprocess and
+drive it over stdio with pytest-lsp's client.
+
+``start_server`` is a factory: each test (or module) decides the environment (the tiny
+model's user config from ``tiny_config``), the client capabilities and the
+``initializationOptions``. Every server started is shut down (shutdown + exit) after
+its test, and its exit is checked.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest_asyncio
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER_COMMAND = [sys.executable, "-m", "text2sql.server", "--log-level", "debug"]
+
+
+def capabilities(*, inline: bool = True, pull_diagnostics: bool = False, snippets: bool = True, progress: bool = True):
+    """Client capabilities of a modern editor, with the features under test switchable."""
+    return types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=progress),
+        workspace=types.WorkspaceClientCapabilities(
+            apply_edit=True,
+            configuration=False,
+            diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True) if pull_diagnostics else None,
+        ),
+        text_document=types.TextDocumentClientCapabilities(
+            synchronization=types.TextDocumentSyncClientCapabilities(),
+            completion=types.CompletionClientCapabilities(
+                completion_item=types.ClientCompletionItemOptions(
+                    snippet_support=snippets,
+                    documentation_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText],
+                    label_details_support=True,
+                )
+            ),
+            hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
+            inline_completion=types.InlineCompletionClientCapabilities() if inline else None,
+            diagnostic=types.DiagnosticClientCapabilities() if pull_diagnostics else None,
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True),
+        ),
+    )
+
+
+async def start(env: dict | None = None, options: dict | None = None, caps=None, log_file=None) -> LanguageClient:
+    command = list(SERVER_COMMAND)
+    if log_file is not None:
+        command += ["--log-file", str(log_file)]
+    config = ClientServerConfig(server_command=command, server_env={**os.environ, **(env or {})})
+    client = await config.start()
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        client.applied_edits.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    client.applied_edits = []
+    await client.initialize_session(
+        types.InitializeParams(capabilities=caps or capabilities(), initialization_options=options)
+    )
+    return client
+
+
+async def stop(client: LanguageClient) -> None:
+    try:
+        await client.shutdown_session()
+        if client._server is not None:
+            assert client._server.returncode == 0, f"server exited with {client._server.returncode}"
+    finally:
+        await client.stop()
+
+
+@pytest_asyncio.fixture
+async def start_server():
+    """``await start_server(env=..., options=..., caps=...)`` -> an initialized client."""
+    clients: list[LanguageClient] = []
+
+    async def factory(**kwargs) -> LanguageClient:
+        client = await start(**kwargs)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await stop(client)

@@ -1,0 +1,53 @@
+"""The server over stdio: malformed and unknown requests get error responses and the
+server keeps answering; bad settings give one message; status answers at once."""
+
+import asyncio
+import json
+from concurrent.futures import Future
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+
+def send_raw(client, message: dict):
+    """Write a JSON-RPC message exactly as given (the typed client would refuse a
+    malformed one) and return an awaitable for the response to its id."""
+    future: Future = Future()
+    if "id" in message:
+        client.protocol._request_futures[message["id"]] = future
+    body = json.dumps(message).encode()
+    client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return asyncio.wrap_future(future)
+
+
+async def status(client):
+    return await client.protocol.send_request_async("text2sql/status", None)
+
+
+async def test_malformed_request_gets_an_error_and_the_next_request_is_answered(start_server):
+    client = await start_server()
+    # A hover whose params miss textDocument and have a string position.
+    with pytest.raises(JsonRpcException) as failure:
+        await send_raw(client, {"jsonrpc": "2.0", "id": "bad-1", "method": "textDocument/hover", "params": {"position": "nowhere"}})
+    assert failure.value.code == -32602  # InvalidParams
+    with pytest.raises(JsonRpcException) as failure:
+        await send_raw(client, {"jsonrpc": "2.0", "id": "bad-2", "method": "text2sql/noSuchMethod", "params": {"x": 1}})
+    assert failure.value.code == -32601  # MethodNotFound
+    # A notification with bad params has no answer, and stops nothing.
+    send_raw(client, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": 7}})
+    # Not JSON at all.
+    client.protocol.writer.write(b"Content-Length: 9\r\n\r\n{not json")
+    reply = await status(client)
+    assert reply["model"]["state"] in ("not_loaded", "loading", "ready", "error")
+    assert client.messages == [] or all("Error in server" not in m.message for m in client.messages)
+
+
+async def test_bad_settings_fall_back_with_exactly_one_message(start_server):
+    client = await start_server(options={"precision": "fp8", "trigger": "sometimes", "maxTokens": -3})
+    params = await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+    assert "precision" in params.message and "trigger" in params.message and "maxTokens" in params.message
+    reply = await status(client)
+    assert reply["settings"]["precision"] == "auto" and reply["settings"]["trigger"] == "auto"
+    settings_messages = [m for m in client.messages if "settings" in m.message]
+    assert len(settings_messages) == 1
