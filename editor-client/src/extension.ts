@@ -42,7 +42,13 @@ import {
   type ExtensionSettings,
   type ServerSettings,
 } from "./settings";
-import { configurationChangeParams, GENERATE_COMMAND, generateCommandArguments, REFRESH_SCHEMA_COMMAND } from "./protocol";
+import {
+  configurationChangeParams,
+  describeGenerateResult,
+  GENERATE_COMMAND,
+  generateCommandArguments,
+  REFRESH_SCHEMA_COMMAND,
+} from "./protocol";
 import { parseServerStatus, renderStatus, STATUS_REQUEST, type StatusInput } from "./status";
 
 const SECTION = "text2sql";
@@ -363,10 +369,15 @@ class Text2SqlExtension implements vscode.Disposable {
     }
     const position = editor.selection.active;
     const args = generateCommandArguments(editor.document.uri.toString(), { line: position.line, character: position.character });
-    await vscode.window.withProgress(
+    this.schedulePoll(300);
+    const result: unknown = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: "Text2SQL: generating SQL" },
       () => client.sendRequest(ExecuteCommandRequest.type, { command: GENERATE_COMMAND, arguments: args }),
     );
+    const outcome = describeGenerateResult(result);
+    if (outcome) {
+      void vscode.window.showInformationMessage(`Text2SQL: ${outcome}`);
+    }
     this.schedulePoll(0);
   }
 

@@ -1,9 +1,10 @@
 /**
  * The extension's settings: read and validate the `text2sql.*` configuration, map it to
  * the language server's initializationOptions, and decide whether a change needs a
- * server restart (new process: interpreter, log level, model) or only a reconfigure
- * (`workspace/didChangeConfiguration`: connection, trigger, limits). Changes arrive in
- * bursts while a user edits settings.json, so they are debounced here.
+ * server restart (a new process: interpreter, log level) or only a reconfigure
+ * (`workspace/didChangeConfiguration`: the server reloads the model itself when model,
+ * adapter, precision or device change). Changes arrive in bursts while a user edits
+ * settings.json, so they are debounced here.
  * No `vscode` import: the configuration is read through an injected getter.
  */
 
@@ -217,10 +218,22 @@ export function toServerSettings(settings: ExtensionSettings, connectionUrl: str
 
 export type ChangeImpact = "none" | "reconfigure" | "restart";
 
-/** Settings that live in the server process itself: changing one starts a new process. */
-const RESTART_KEYS: ReadonlyArray<keyof ExtensionSettings> = ["python", "logLevel", "model", "adapter", "precision", "device"];
-/** Settings the running server applies through workspace/didChangeConfiguration. */
-const RECONFIGURE_KEYS: ReadonlyArray<keyof ExtensionSettings> = ["connection", "connections", "trigger", "maxTokens"];
+/** Settings of the server process itself (its command line): changing one starts a new process. */
+const RESTART_KEYS: ReadonlyArray<keyof ExtensionSettings> = ["python", "logLevel"];
+/**
+ * Settings the running server applies from workspace/didChangeConfiguration; it loads
+ * the model again in the background when model, adapter, precision or device change.
+ */
+const RECONFIGURE_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
+  "connection",
+  "connections",
+  "trigger",
+  "maxTokens",
+  "model",
+  "adapter",
+  "precision",
+  "device",
+];
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

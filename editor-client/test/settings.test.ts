@@ -143,21 +143,30 @@ describe("toServerSettings", () => {
 
 describe("classifyChange", () => {
   const base = settingsWith({});
-  it("restarts for settings that live in the server process", () => {
-    for (const change of [{ python: "/x" }, { logLevel: "debug" as const }, { model: "/m" }, { adapter: "/a" }, { precision: "fp32" as const }, { device: "cpu" }]) {
+  it("restarts for the interpreter and the log level (the server's command line)", () => {
+    for (const change of [{ python: "/x" }, { logLevel: "debug" as const }]) {
       assert.equal(classifyChange(base, settingsWith(change)), "restart", JSON.stringify(change));
     }
   });
 
-  it("reconfigures for connection, trigger and limits", () => {
-    for (const change of [{ connection: "shop" }, { connections: { shop: "sqlite://" } }, { trigger: "manual" as const }, { maxTokens: 64 }]) {
+  it("reconfigures the running server for connection, trigger, limits and the model (reloaded in place)", () => {
+    for (const change of [
+      { connection: "shop" },
+      { connections: { shop: "sqlite://" } },
+      { trigger: "manual" as const },
+      { maxTokens: 64 },
+      { model: "/m" },
+      { adapter: "/a" },
+      { precision: "fp32" as const },
+      { device: "cpu" },
+    ]) {
       assert.equal(classifyChange(base, settingsWith(change)), "reconfigure", JSON.stringify(change));
     }
   });
 
   it("does nothing when nothing changed, and a restart wins over a reconfigure", () => {
     assert.equal(classifyChange(base, settingsWith({})), "none");
-    assert.equal(classifyChange(base, settingsWith({ trigger: "manual", model: "/m" })), "restart");
+    assert.equal(classifyChange(base, settingsWith({ trigger: "manual", python: "/venv/bin/python" })), "restart");
   });
 });
 

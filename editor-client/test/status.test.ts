@@ -10,6 +10,35 @@ function server(overrides: Partial<ServerStatus>): ServerStatus {
 }
 
 describe("parseServerStatus", () => {
+  it("reads the server's documented answer (server/status.py)", () => {
+    const parsed = parseServerStatus({
+      model: { state: "ready", name: "tiny-gemma", error: null },
+      schema: { connection: "sqlite:////tmp/chinook.sqlite", version: "3f2a", tables: 11, error: null },
+      activity: { running: 0, cancelled: 2, finished: 5, failed: 0 },
+      cache: { hits: 1, misses: 6, size: 6 },
+      settings: { connection: "sqlite:////tmp/chinook.sqlite", precision: "fp32" },
+    });
+    assert.deepEqual(parsed, {
+      model: "ready",
+      modelName: "tiny-gemma",
+      modelError: undefined,
+      schemaVersion: "3f2a",
+      schemaError: undefined,
+      connection: "sqlite:////tmp/chinook.sqlite",
+      tables: 11,
+      running: 0,
+      cancelled: 2,
+      finished: 5,
+      cacheHits: 1,
+    });
+  });
+
+  it("treats not_loaded and loading as loading, and error as error", () => {
+    assert.equal(parseServerStatus({ model: { state: "not_loaded" } }).model, "loading");
+    assert.equal(parseServerStatus({ model: { state: "loading" } }).model, "loading");
+    assert.equal(parseServerStatus({ model: { state: "error", error: "no such dir" } }).modelError, "no such dir");
+  });
+
   it("never throws on malformed answers", () => {
     for (const raw of [null, undefined, 42, "ready", [], { model: 3, activity: "x", cache: null }]) {
       const parsed = parseServerStatus(raw);
