@@ -49,7 +49,7 @@ import {
   generateCommandArguments,
   REFRESH_SCHEMA_COMMAND,
 } from "./protocol";
-import { parseServerStatus, renderStatus, STATUS_REQUEST, type StatusInput } from "./status";
+import { parseServerStatus, renderStatus, STATUS_PARAMS, STATUS_REQUEST, type StatusInput } from "./status";
 
 const SECTION = "text2sql";
 const SQL_SELECTOR = [
@@ -332,7 +332,7 @@ class Text2SqlExtension implements vscode.Disposable {
       return;
     }
     try {
-      this.setStatus({ server: parseServerStatus(await client.sendRequest(STATUS_REQUEST)) });
+      this.setStatus({ server: parseServerStatus(await client.sendRequest(STATUS_REQUEST, STATUS_PARAMS)) });
     } catch (error) {
       this.log(`${STATUS_REQUEST} failed: ${error instanceof Error ? error.message : String(error)}`);
     }

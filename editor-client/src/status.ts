@@ -8,6 +8,8 @@
 
 /** The custom request the server answers with its state. */
 export const STATUS_REQUEST = "text2sql/status";
+/** Its params: an empty object (pygls rejects a request to a custom method without params). */
+export const STATUS_PARAMS = {};
 
 export type ModelState = "loading" | "ready" | "error" | "unknown";
 

@@ -36,7 +36,7 @@ import { resolveInterpreter, type ResolvedInterpreter } from "../src/interpreter
 import { buildServerLaunch, preflight, serverEnvironment, startServerProcess } from "../src/launch";
 import { configurationChangeParams } from "../src/protocol";
 import { readSettings, toServerSettings } from "../src/settings";
-import { parseServerStatus, renderStatus, STATUS_REQUEST, type ServerStatus } from "../src/status";
+import { parseServerStatus, renderStatus, STATUS_PARAMS, STATUS_REQUEST, type ServerStatus } from "../src/status";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 const MODEL_DIR = process.env.TEXT2SQL_TEST_MODEL ?? "";
@@ -98,7 +98,7 @@ describe("the real language server, launched by the extension's launch module", 
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
-      last = await rpc().sendRequest(STATUS_REQUEST);
+      last = await rpc().sendRequest(STATUS_REQUEST, STATUS_PARAMS);
       const status = parseServerStatus(last);
       if (done(status)) {
         return status;
@@ -214,7 +214,7 @@ describe("the real language server, launched by the extension's launch module", 
   });
 
   it("applies a connection change sent the way the extension sends it", { skip: SKIP, timeout: 60_000 }, async () => {
-    const before = parseServerStatus(await rpc().sendRequest(STATUS_REQUEST));
+    const before = parseServerStatus(await rpc().sendRequest(STATUS_REQUEST, STATUS_PARAMS));
     const otherFile = path.join(workDir, "chinook-2.sqlite");
     fs.copyFileSync(dbFile, otherFile);
     const { settings } = readSettings(
