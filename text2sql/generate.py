@@ -1,0 +1,341 @@
+"""Turning a prompt into completions, behind a small backend interface.
+
+Everything above this module (pipeline, server, notebook) talks to a ``Backend``: give it
+the prompt text, get back completion texts. Nothing above it may assume the model runs
+in-process, so an OpenAI-compatible HTTP backend (vLLM, llama.cpp's server) can be added
+beside ``TransformersBackend`` without touching the callers.
+
+``TransformersBackend`` decodes in-process:
+
+* candidate 0 is always the greedy completion: deterministic, streamed to ``on_token``,
+  and it reuses the KV cache of a recurring prompt prefix (``prefix=``, the schema part of
+  the prompt) so a new question on a known schema prefills only the question;
+* with ``n > 1`` the other candidates come from beam search (``num_beams=n``,
+  ``num_return_sequences=n``) minus duplicates of the greedy one: deterministic, ranked
+  by likelihood, and without the temperature knob sampling would need;
+* every candidate stops at the end of its statement (``statement_end``), and is cut there;
+* ``cancel`` (a ``threading.Event``) is checked at every decoding step and raises
+  ``GenerationCancelled``; ``Activity`` counts running / cancelled / finished / failed
+  generations for the front ends' status displays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from collections import OrderedDict
+from typing import Callable, Protocol, runtime_checkable
+
+from text2sql.errors import GenerationCancelled
+
+OnToken = Callable[[str], None]
+
+
+def statement_end(text: str) -> int | None:
+    """Offset just after the first complete SQL statement in ``text``, else None.
+
+    The statement ends at the first ``;`` outside quotes, identifiers and comments (the
+    form the prompt trains), or, without one, where a blank line or a new ``--`` comment
+    line follows statement text (the model moving on to another question). The tests check
+    that cutting here never changes what ``text2sql.prompt.extract_sql`` returns.
+    """
+    i, n, seen_sql = 0, len(text), False
+    closers = {"'": "'", '"': '"', "`": "`", "[": "]"}
+    while i < n:
+        c = text[i]
+        if c in closers:  # a string literal or a quoted identifier ('' doubles a quote)
+            close, i = closers[c], i + 1
+            while i < n:
+                if text[i] == close and text[i + 1:i + 2] == close and close != "]":
+                    i += 2
+                    continue
+                if text[i] == close:
+                    break
+                i += 1
+            else:
+                return None  # unterminated: the statement is still being written
+            seen_sql = True
+        elif text.startswith("--", i):
+            line_start = text.rfind("\n", 0, i) + 1
+            if seen_sql and not text[line_start:i].strip():
+                return line_start  # a new comment line after the statement: it ended before
+            newline = text.find("\n", i)
+            if newline < 0:
+                return None
+            i = newline
+            continue
+        elif text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            if close < 0:
+                return None
+            i = close + 2
+            continue
+        elif c == ";":
+            return i + 1
+        elif c == "\n" and seen_sql:
+            nxt = text.find("\n", i + 1)
+            if nxt >= 0 and not text[i + 1:nxt].strip():
+                return i  # a blank line after statement text
+        elif not c.isspace():
+            seen_sql = True
+        i += 1
+    return None
+
+
+class Activity:
+    """Thread-safe counters of generations: running now, and how the others ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = {"running": 0, "finished": 0, "cancelled": 0, "failed": 0}
+
+    @contextlib.contextmanager
+    def track(self):
+        with self._lock:
+            self._counts["running"] += 1
+        outcome = "failed"
+        try:
+            yield
+            outcome = "finished"
+        except GenerationCancelled:
+            outcome = "cancelled"
+            raise
+        finally:
+            with self._lock:  # one step, so a reader never sees it in neither state
+                self._counts["running"] -= 1
+                self._counts[outcome] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    @property
+    def running(self) -> int:
+        return self.snapshot()["running"]
+
+    @property
+    def cancelled(self) -> int:
+        return self.snapshot()["cancelled"]
+
+    @property
+    def finished(self) -> int:
+        return self.snapshot()["finished"]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the pipeline needs from a model, wherever it runs."""
+
+    name: str  # shown to users, e.g. "gemma-3-270m (embedded) + adapter ..."
+    activity: Activity
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int = 1,
+        max_new_tokens: int = 256,
+        on_token: OnToken | None = None,
+        cancel: threading.Event | None = None,
+        prefix: str | None = None,
+    ) -> list[str]:
+        """Up to ``n`` distinct completions of ``prompt``, each cut at the end of its
+        statement; the first is the greedy one. ``on_token`` receives the greedy
+        completion's text as it grows (pieces, concatenating to it); ``prefix`` is a hint
+        that ``prompt`` starts with text that recurs (a backend may cache its state)."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Prompt length in the model's tokens (for the prompt's budget)."""
+        ...
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise GenerationCancelled("generation cancelled")
+
+
+class _StopAtStatementEnd:
+    """StoppingCriteria: done when the decoded completion holds a whole statement; also the
+    per-step cancellation point."""
+
+    def __init__(self, tokenizer, prompt_len: int, cancel):
+        self.tokenizer, self.prompt_len, self.cancel = tokenizer, prompt_len, cancel
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        _check(self.cancel)
+        done = [
+            statement_end(self.tokenizer.decode(row[self.prompt_len:], skip_special_tokens=True)) is not None
+            for row in input_ids
+        ]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class _PieceStreamer:
+    """transformers streamer that hands ``on_token`` the new text of the completion,
+    never past the statement end and never half a UTF-8 character."""
+
+    def __init__(self, tokenizer, on_token: OnToken):
+        self.tokenizer, self.on_token = tokenizer, on_token
+        self.ids: list[int] = []
+        self.sent = ""
+        self.prompt_seen = False
+
+    def put(self, value) -> None:
+        if not self.prompt_seen:  # the first call carries the prompt
+            self.prompt_seen = True
+            return
+        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        end = statement_end(text)
+        visible = text[:end] if end is not None else text.rstrip("\ufffd")
+        if len(visible) > len(self.sent) and visible.startswith(self.sent):
+            piece, self.sent = visible[len(self.sent):], visible
+            self.on_token(piece)
+
+    def end(self) -> None:
+        pass
+
+
+class TransformersBackend:
+    """In-process generation with a transformers model (see the module docstring)."""
+
+    def __init__(self, loaded, *, prefix_cache_size: int = 4):
+        self.loaded = loaded
+        self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        self.name = loaded.info.name
+        self.activity = Activity()
+        self.prefix_stats = {"hits": 0, "misses": 0}
+        self._prefix_cache: OrderedDict[tuple[int, ...], object] = OrderedDict()
+        self._prefix_cache_size = prefix_cache_size
+        self._lock = threading.Lock()  # one generation at a time per model
+
+    # -- Backend interface
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def generate(self, prompt, *, n=1, max_new_tokens=256, on_token=None, cancel=None, prefix=None):
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        with self._lock, self.activity.track():
+            _check(cancel)
+            greedy = self._greedy(prompt, max_new_tokens, on_token, cancel, prefix)
+            candidates = [greedy]
+            if n > 1:
+                for text in self._beams(prompt, n, max_new_tokens, cancel):
+                    if text not in candidates:
+                        candidates.append(text)
+            return candidates[:n]
+
+    # -- decoding
+
+    def _encode(self, text: str):
+        import torch
+
+        ids = self.tokenizer(text, return_tensors="pt").input_ids
+        return ids.to(self._device()) if self._device() != "cpu" else ids.to(torch.long)
+
+    def _device(self) -> str:
+        try:
+            return str(next(self.model.parameters()).device)
+        except StopIteration:  # pragma: no cover - a model always has parameters
+            return "cpu"
+
+    def _generate_kwargs(self, max_new_tokens: int) -> dict:
+        tok = self.tokenizer
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        return {
+            "max_new_tokens": max_new_tokens,
+            "pad_token_id": pad,
+            "eos_token_id": tok.eos_token_id,
+            "do_sample": False,
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
+        }
+
+    def _finish(self, row, prompt_len: int) -> str:
+        text = self.tokenizer.decode(row[prompt_len:], skip_special_tokens=True)
+        end = statement_end(text)
+        return text[:end] if end is not None else text
+
+    def _greedy(self, prompt, max_new_tokens, on_token, cancel, prefix) -> str:
+        import torch
+        from transformers import StoppingCriteriaList
+
+        ids = self._encode(prompt)
+        past = self._cached_prefix(ids, prefix, cancel) if prefix else None
+        streamer = _PieceStreamer(self.tokenizer, on_token) if on_token else None
+        stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                past_key_values=past,
+                num_beams=1,
+                stopping_criteria=stop,
+                streamer=streamer,
+                **self._generate_kwargs(max_new_tokens),
+            )
+        _check(cancel)
+        return self._finish(out[0], ids.shape[1])
+
+    def _beams(self, prompt, n, max_new_tokens, cancel) -> list[str]:
+        import torch
+        from transformers import StoppingCriteriaList
+
+        ids = self._encode(prompt)
+        stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                num_beams=n,
+                num_return_sequences=n,
+                early_stopping=True,
+                stopping_criteria=stop,
+                **self._generate_kwargs(max_new_tokens),
+            )
+        _check(cancel)
+        return [self._finish(row, ids.shape[1]) for row in out]
+
+    # -- schema prefix KV cache
+
+    def _cached_prefix(self, ids, prefix: str, cancel):
+        """A private copy of the KV cache of ``prefix`` when ``ids`` starts with exactly its
+        tokens (else None: the prompt is prefilled whole, so outputs never differ)."""
+        import torch
+        from transformers import DynamicCache
+
+        prefix_ids = tuple(self._encode(prefix)[0].tolist())
+        full = ids[0].tolist()
+        if len(prefix_ids) >= len(full) or tuple(full[: len(prefix_ids)]) != prefix_ids:
+            self.prefix_stats["misses"] += 1
+            return None
+        cached = self._prefix_cache.get(prefix_ids)
+        if cached is None:
+            self.prefix_stats["misses"] += 1
+            _check(cancel)
+            cached = DynamicCache(config=self.model.config)
+            with torch.inference_mode():
+                self.model(
+                    input_ids=ids[:, : len(prefix_ids)],
+                    past_key_values=cached,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+            self._prefix_cache[prefix_ids] = cached
+            while len(self._prefix_cache) > self._prefix_cache_size:
+                self._prefix_cache.popitem(last=False)
+        else:
+            self.prefix_stats["hits"] += 1
+            self._prefix_cache.move_to_end(prefix_ids)
+        return copy.deepcopy(cached)
+
+    def clear_prefix_cache(self) -> None:
+        with self._lock:
+            self._prefix_cache.clear()
