@@ -23,6 +23,8 @@ from text2sql.schema_model import Column, ForeignKey, Schema, Table
 MAX_SAMPLED_COLUMNS = 200  # above this many text columns, no sample values at all
 SAMPLE_BATCH = 50  # text columns per sample-value query
 SAMPLE_MAX_CHARS = 40
+SAMPLE_SCAN_ROWS = 1000  # rows read per column when picking sample values
+SMALL_TABLE_ROWS = 30  # a table this small is a lookup table: its values are always samples
 
 _TEXT_TYPES = ("CHAR", "TEXT", "CLOB", "STRING", "VARCHAR", "NVARCHAR", "ENUM")
 
@@ -125,8 +127,13 @@ def _quote(dialect: str, name: str) -> str:
 
 
 def _sample_values(conn, dialect: str, targets, k: int) -> dict:
-    """{(table, column): (values...)} with one UNION ALL query per batch of columns."""
+    """{(table, column): (values...)}: the ``k`` most frequent values among the first
+    ``SAMPLE_SCAN_ROWS`` non-null rows, kept only for columns whose top value repeats (a
+    categorical column: 'Canada') or whose table is a small lookup table ('Rock' in Genre);
+    other unique text such as names, e-mails or phone
+    numbers is no useful literal for a query. One UNION ALL query per batch of columns."""
     out: dict[tuple[str, str], list[str]] = {}
+    repeats: set[tuple[str, str]] = set()
     cast = "CHAR" if dialect == "mysql" else "TEXT"
     for start in range(0, len(targets), SAMPLE_BATCH):
         batch = targets[start : start + SAMPLE_BATCH]
@@ -134,22 +141,26 @@ def _sample_values(conn, dialect: str, targets, k: int) -> dict:
         for i, (table, column) in enumerate(batch):
             qt, qc = _quote(dialect, table), _quote(dialect, column)
             parts.append(
-                f"SELECT * FROM (SELECT {i} AS k, CAST({qc} AS {cast}) AS v FROM "
-                f"(SELECT DISTINCT {qc} FROM {qt} WHERE {qc} IS NOT NULL LIMIT {k}) s{i}) u{i}"
+                f"SELECT * FROM (SELECT {i} AS k, CAST(c AS {cast}) AS v, COUNT(*) AS n, "
+                f"(SELECT COUNT(*) FROM (SELECT 1 AS one FROM {qt} LIMIT {SMALL_TABLE_ROWS + 1}) z{i}) AS total FROM "
+                f"(SELECT {qc} AS c FROM {qt} WHERE {qc} IS NOT NULL LIMIT {SAMPLE_SCAN_ROWS}) s{i} "
+                f"GROUP BY c ORDER BY n DESC, v LIMIT {k}) u{i}"
             )
         try:
             rows = conn.exec_driver_sql(" UNION ALL ".join(parts)).fetchall()
         except Exception:
             conn.rollback()
             continue  # samples are a nicety: never fail introspection over them
-        for key, value in rows:
+        for key, value, count, total in rows:
             if value is None:
                 continue
             text = str(value).replace("\n", " ").strip()
             if len(text) > SAMPLE_MAX_CHARS:
                 text = text[: SAMPLE_MAX_CHARS - 1] + "…"
             out.setdefault(batch[key], []).append(text)
-    return {key: tuple(sorted(set(vals), key=vals.index)) for key, vals in out.items()}
+            if count > 1 or total <= SMALL_TABLE_ROWS:
+                repeats.add(batch[key])
+    return {key: tuple(dict.fromkeys(vals)) for key, vals in out.items() if key in repeats}
 
 
 def introspect(database=None, *, samples: int = 3, exclude=(), include_views: bool = True) -> Schema:
