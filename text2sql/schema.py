@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+import warnings
 
 from text2sql.db import create_engine, describe_error, dialect_of, redact
 from text2sql.errors import ConnectionFailed
@@ -175,7 +176,8 @@ def introspect(database=None, *, samples: int = 3, exclude=(), include_views: bo
     dialect = dialect_of(engine)
     exclude = tuple(exclude or ())
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLAlchemy's notes on odd SQLite FK declarations
             if dialect == "duckdb":
                 raw = _reflect_duckdb(conn, include_views)
             else:
