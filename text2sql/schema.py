@@ -218,7 +218,8 @@ def introspect(database=None, *, samples: int = 3, exclude=(), include_views: bo
             if not is_excluded(ref, None, exclude)
         )
         tables.append(Table(name=t["name"], columns=cols, primary_key=pk, foreign_keys=fks, kind=t["kind"]))
-    return Schema(dialect=dialect, tables=tuple(tables), name=engine.url.database, exclude=exclude)
+    name = (engine.url.database or "").removeprefix("file:").split("?", 1)[0]
+    return Schema(dialect=dialect, tables=tuple(tables), name=name.rsplit("/", 1)[-1] or None, exclude=exclude)
 
 
 class SchemaCache:
