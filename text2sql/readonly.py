@@ -104,7 +104,7 @@ def policy_problems(sql: str, statements, dialect: str | None) -> list[Problem]:
         problems.append(Problem("only one statement is allowed", "not-read-only", whole.line, whole.column,
                                 whole.end_line, whole.end_column))
     for statement in statements:
-        if not isinstance(statement, exp.Query):
+        if not isinstance(statement, (exp.Query, exp.Values)):
             what = statement.key.upper() if not isinstance(statement, exp.Command) else str(statement.this).upper()
             problems.append(Problem(f"{what} is not a read-only query", "not-read-only", whole.line, whole.column,
                                     whole.end_line, whole.end_column))

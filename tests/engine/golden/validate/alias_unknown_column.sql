@@ -1,0 +1,1 @@
+SELECT a.Nme FROM Artist AS a

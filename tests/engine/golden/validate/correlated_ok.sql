@@ -1,0 +1,1 @@
+SELECT Name FROM Artist AS a WHERE EXISTS (SELECT 1 FROM Album AS b WHERE b.ArtistId = a.ArtistId)

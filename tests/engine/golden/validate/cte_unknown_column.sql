@@ -1,0 +1,1 @@
+WITH t AS (SELECT Name FROM Artist) SELECT Name, foo FROM t

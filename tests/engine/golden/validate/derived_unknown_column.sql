@@ -1,0 +1,1 @@
+SELECT * FROM (SELECT Name FROM Artist) AS sub WHERE sub.Nam = 'x'

@@ -1,0 +1,1 @@
+SELECT Title, Name FROM Album JOIN Artist USING (ArtistId)

@@ -1,0 +1,1 @@
+SELECT Name AS n FROM Artist ORDER BY n

@@ -1,0 +1,1 @@
+SELECT Name FROM Genre WHERE Name = "Rock"

@@ -1,0 +1,1 @@
+SELECT x.Name FROM Artist AS a

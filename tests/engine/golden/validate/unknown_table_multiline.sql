@@ -1,0 +1,3 @@
+SELECT Name
+FROM Artst
+WHERE ArtistId = 1
