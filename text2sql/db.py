@@ -10,6 +10,7 @@ configuration locked, PostgreSQL ``default_transaction_read_only``, MariaDB sess
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,18 @@ def redact(value: Any) -> str:
     text = str(value)
     text = _URL_PASSWORD.sub(lambda m: m["head"] + "***" + m["tail"], text)
     return _PASSWORD_KV.sub(lambda m: m[1] + m[2] + "***", text)
+
+
+def display_url(engine_or_url) -> str:
+    """The URL as the user wrote it, password hidden (read-only SQLite URIs unwrapped)."""
+    url = getattr(engine_or_url, "url", engine_or_url)
+    text = redact(url)
+    if text.startswith("sqlite:///file"):
+        from urllib.parse import unquote
+
+        path = unquote(text.removeprefix("sqlite:///")).removeprefix("file:").split("?", 1)[0]
+        return f"sqlite:///{path}"
+    return text
 
 
 def sqlglot_dialect(sqlalchemy_name: str) -> str:
@@ -104,6 +117,25 @@ def _sqlite_readonly(url):
     return URL.create("sqlite", database=uri, query={"uri": "true"})
 
 
+# SQLite functions refused by the read-only authorizer (files, extensions, stalls).
+_SQLITE_REFLECTION_PRAGMAS = {"table_info", "table_xinfo", "foreign_key_list", "index_list", "index_info",
+                              "index_xinfo", "table_list"}
+_SQLITE_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+
+
+def _sqlite_authorizer(action, arg1, arg2, _db, _trigger):
+    """Connection-level read-only policy for SQLite: reads, selects and plain functions only."""
+    import sqlite3
+
+    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _SQLITE_DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _SQLITE_REFLECTION_PRAGMAS:
+        return sqlite3.SQLITE_OK  # schema reflection reads these; they cannot write
+    return sqlite3.SQLITE_DENY
+
+
 def create_engine(database=None, *, read_only: bool = True, **kwargs):
     """An Engine for a URL (string or URL), or ``database`` itself when it is an Engine.
 
@@ -144,6 +176,12 @@ def create_engine(database=None, *, read_only: bool = True, **kwargs):
         raise ConfigError(f"the driver for {url.drivername} is not installed ({err}){hint}") from err
     except sqlalchemy.exc.ArgumentError as err:
         raise ConfigError(f"bad database URL {redact(url)}: {redact(err)}") from err
+    if read_only and backend == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_read_only(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.set_authorizer(_sqlite_authorizer)
+
     if read_only and backend in ("mysql", "mariadb"):
 
         @event.listens_for(engine, "connect")
@@ -155,11 +193,28 @@ def create_engine(database=None, *, read_only: bool = True, **kwargs):
     return engine
 
 
+@contextlib.contextmanager
+def engine_for(database=None):
+    """An engine for ``database``; one created here is disposed on exit (an Engine passed
+    in is the caller's and stays open). DuckDB allows one configuration per file per
+    process, and an idle pool would keep the file locked."""
+    import sqlalchemy
+
+    if isinstance(database, sqlalchemy.engine.Engine):
+        yield database
+        return
+    engine = create_engine(database)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def describe_error(err: BaseException, engine=None) -> str:
     """One redacted line for a driver error: the driver's first line, without SQL dumps."""
     orig = getattr(err, "orig", None) or err
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    where = f" ({redact(engine.url)})" if engine is not None else ""
+    where = f" ({display_url(engine)})" if engine is not None else ""
     return redact(f"{first}{where}")
 
 
@@ -171,6 +226,6 @@ def check_connection(engine) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1").fetchall()
     except sqlalchemy.exc.SQLAlchemyError as err:
-        raise ConnectionFailed(f"cannot connect to {redact(engine.url)}: {describe_error(err)}") from err
+        raise ConnectionFailed(f"cannot connect to {display_url(engine)}: {describe_error(err)}") from err
     except Exception as err:  # drivers raise their own types (e.g. duckdb.IOException)
-        raise ConnectionFailed(f"cannot connect to {redact(engine.url)}: {redact(err)}") from err
+        raise ConnectionFailed(f"cannot connect to {display_url(engine)}: {redact(err)}") from err

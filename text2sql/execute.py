@@ -16,8 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from text2sql.db import create_engine, describe_error, dialect_of
-from text2sql.errors import InvalidSQL, QueryFailed
+from text2sql.db import describe_error, dialect_of, engine_for
+from text2sql.errors import InvalidSQL, QueryFailed, Text2SQLError
 from text2sql.validate import check, ensure_read_only
 
 DEFAULT_MAX_BYTES = 50_000_000
@@ -80,20 +80,22 @@ def _execute_read_only(database, sql: str, *, limit: int = 1000, timeout_s: floa
                        max_bytes: int = DEFAULT_MAX_BYTES) -> ResultSet:
     """Send ``sql`` as is on a read-only connection in a read-only transaction.
     No AST check here: this is the second layer on its own."""
-    engine = create_engine(database)
-    dialect = dialect_of(engine)
     started = time.perf_counter()
     try:
-        with engine.connect() as conn:
+        with engine_for(database) as engine, engine.connect() as conn:
+            dialect = dialect_of(engine)
             conn = conn.execution_options(isolation_level="AUTOCOMMIT") if dialect in ("postgres", "mysql") else conn
             raw = conn.connection.driver_connection
             _begin(dialect, conn, timeout_s)
             stop = _timeout_guard(dialect, raw, timeout_s)
             try:
-                cursor = conn.exec_driver_sql(sql)
-                columns = list(cursor.keys()) if cursor.returns_rows else []
+                # The driver's own cursor: no parameter parsing, so '%' in LIKE stays as is.
+                cursor = raw.cursor()
+                cursor.execute(sql)
+                returns_rows = cursor.description is not None
+                columns = [d[0] for d in cursor.description] if returns_rows else []
                 rows, size, truncated = [], 0, False
-                if cursor.returns_rows:
+                if returns_rows:
                     for row in cursor.fetchmany(limit + 1):
                         if len(rows) >= limit:
                             truncated = True
@@ -113,6 +115,8 @@ def _execute_read_only(database, sql: str, *, limit: int = 1000, timeout_s: floa
     except Exception as err:
         message = describe_error(err)
         lowered = message.lower()
+        if isinstance(err, Text2SQLError):
+            raise
         if any(k in lowered for k in ("interrupt", "statement timeout", "max_statement_time", "canceling statement")):
             raise QueryFailed(f"the query timed out after {timeout_s:g} s") from err
         raise QueryFailed(f"the database refused the query: {message}") from err
@@ -123,20 +127,20 @@ def run(database, sql: str, *, schema=None, limit: int = 1000, timeout_s: float 
         max_bytes: int = DEFAULT_MAX_BYTES) -> ResultSet:
     """Validate, then run ``sql`` read-only; InvalidSQL / ReadOnlyViolation / QueryFailed
     on refusal, all with one-line messages."""
-    engine = create_engine(database)
-    dialect = schema.dialect if schema is not None else dialect_of(engine)
-    ensure_read_only(sql, dialect, schema)
-    if schema is not None:
-        problems = [p for p in check(sql, schema, dialect) if p.severity == "error"]
-        if problems:
-            raise InvalidSQL(f"the SQL does not match the schema: {problems[0]}", problems)
-    return _execute_read_only(engine, sql, limit=limit, timeout_s=timeout_s, max_bytes=max_bytes)
+    with engine_for(database) as engine:
+        dialect = schema.dialect if schema is not None else dialect_of(engine)
+        ensure_read_only(sql, dialect, schema)
+        if schema is not None:
+            problems = [p for p in check(sql, schema, dialect) if p.severity == "error"]
+            if problems:
+                raise InvalidSQL(f"the SQL does not match the schema: {problems[0]}", problems)
+        return _execute_read_only(engine, sql, limit=limit, timeout_s=timeout_s, max_bytes=max_bytes)
 
 
 def explain(database, sql: str, *, schema=None, timeout_s: float = 10.0) -> ResultSet:
     """The database's plan for ``sql`` (same checks as :func:`run`)."""
-    engine = create_engine(database)
-    dialect = schema.dialect if schema is not None else dialect_of(engine)
-    ensure_read_only(sql, dialect, schema)
-    prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
-    return _execute_read_only(engine, prefix + sql.strip().rstrip(";"), limit=10_000, timeout_s=timeout_s)
+    with engine_for(database) as engine:
+        dialect = schema.dialect if schema is not None else dialect_of(engine)
+        ensure_read_only(sql, dialect, schema)
+        prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+        return _execute_read_only(engine, prefix + sql.strip().rstrip(";"), limit=10_000, timeout_s=timeout_s)

@@ -17,7 +17,7 @@ import fnmatch
 import threading
 import warnings
 
-from text2sql.db import create_engine, describe_error, dialect_of, redact
+from text2sql.db import describe_error, engine_for, dialect_of, display_url, redact
 from text2sql.errors import ConnectionFailed
 from text2sql.schema_model import Column, ForeignKey, Schema, Table
 
@@ -172,9 +172,15 @@ def introspect(database=None, *, samples: int = 3, exclude=(), include_views: bo
     """
     import sqlalchemy
 
-    engine = create_engine(database)
-    dialect = dialect_of(engine)
     exclude = tuple(exclude or ())
+    with engine_for(database) as engine:
+        return _introspect(engine, samples, exclude, include_views)
+
+
+def _introspect(engine, samples: int, exclude: tuple, include_views: bool) -> Schema:
+    import sqlalchemy
+
+    dialect = dialect_of(engine)
     try:
         with engine.connect() as conn, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SQLAlchemy's notes on odd SQLite FK declarations
@@ -190,13 +196,13 @@ def introspect(database=None, *, samples: int = 3, exclude=(), include_views: bo
             if samples > 0 and targets and len(targets) <= MAX_SAMPLED_COLUMNS:
                 values = _sample_values(conn, dialect, targets, samples)
     except sqlalchemy.exc.SQLAlchemyError as err:
-        raise ConnectionFailed(f"cannot read the schema of {redact(engine.url)}: {describe_error(err)}") from err
+        raise ConnectionFailed(f"cannot read the schema of {display_url(engine)}: {describe_error(err)}") from err
     except Exception as err:
         if isinstance(err, (ConnectionFailed,)):
             raise
         mod = type(err).__module__.split(".")[0]
         if mod in ("duckdb", "sqlite3", "psycopg", "pymysql"):
-            raise ConnectionFailed(f"cannot read the schema of {redact(engine.url)}: {redact(err)}") from err
+            raise ConnectionFailed(f"cannot read the schema of {display_url(engine)}: {redact(err)}") from err
         raise
     tables = []
     for t in raw:
