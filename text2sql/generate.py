@@ -33,53 +33,36 @@ OnToken = Callable[[str], None]
 
 
 def statement_end(text: str) -> int | None:
-    """Offset just after the first complete SQL statement in ``text``, else None.
+    """Offset where the first statement of a (growing) completion ends, or None while the
+    text so far cannot tell.
 
-    The statement ends at the first ``;`` outside quotes, identifiers and comments (the
-    form the prompt trains), or, without one, where a blank line or a new ``--`` comment
-    line follows statement text (the model moving on to another question). The tests check
-    that cutting here never changes what ``text2sql.prompt.extract_sql`` returns.
+    Mirrors ``text2sql.prompt.extract_sql``: the statement ends after the first ``;``
+    outside quotes, or, once some text was written, before a ``--`` comment, a blank line
+    or a comment line. Where ``extract_sql`` would end at the end of the text (a trailing
+    newline), this waits for more, since a generation may continue the statement. The
+    tests check that cutting here never changes what ``extract_sql`` returns.
     """
-    i, n, seen_sql = 0, len(text), False
-    closers = {"'": "'", '"': '"', "`": "`", "[": "]"}
-    while i < n:
-        c = text[i]
-        if c in closers:  # a string literal or a quoted identifier ('' doubles a quote)
-            close, i = closers[c], i + 1
-            while i < n:
-                if text[i] == close and text[i + 1:i + 2] == close and close != "]":
-                    i += 2
-                    continue
-                if text[i] == close:
-                    break
-                i += 1
-            else:
-                return None  # unterminated: the statement is still being written
-            seen_sql = True
-        elif text.startswith("--", i):
-            line_start = text.rfind("\n", 0, i) + 1
-            if seen_sql and not text[line_start:i].strip():
-                return line_start  # a new comment line after the statement: it ended before
-            newline = text.find("\n", i)
-            if newline < 0:
-                return None
-            i = newline
+    quote_char = None
+    written = False  # some non-blank text before the current position
+    for i, ch in enumerate(text):
+        if quote_char:
+            if ch == quote_char:
+                quote_char = None
             continue
-        elif text.startswith("/*", i):
-            close = text.find("*/", i + 2)
-            if close < 0:
-                return None
-            i = close + 2
-            continue
-        elif c == ";":
+        if ch in "'\"`":
+            quote_char = ch
+        elif ch == ";":
             return i + 1
-        elif c == "\n" and seen_sql:
-            nxt = text.find("\n", i + 1)
-            if nxt >= 0 and not text[i + 1:nxt].strip():
-                return i  # a blank line after statement text
-        elif not c.isspace():
-            seen_sql = True
-        i += 1
+        elif ch == "\n" and written:
+            rest = text[i + 1:].lstrip(" \t")
+            if text[i + 1:i + 2] == "\n" or rest.startswith("--"):
+                return i
+            if rest in ("", "-"):
+                return None  # the next line has not shown what it is yet
+        elif ch == "-" and text.startswith("--", i) and written:
+            return i
+        if not ch.isspace():
+            written = True
     return None
 
 
