@@ -49,13 +49,14 @@ async def answer(
     progress_token: types.ProgressToken | None = None,
 ) -> Answer | None:
     """SQL for ``question`` asked in ``uri``, or None (not ready, cancelled, failed)."""
-    if automatic and ls.settings.trigger == "manual":
+    if automatic and ls.engine_settings().trigger == "manual":
         return None
     if ls.model_state != READY or ls.assistant is None:
         reason = f"failed to load: {ls.model_error}" if ls.model_error else f"is {ls.model_state.replace('_', ' ')}"
         ls.log_to_client(f"text2sql: no SQL suggestion yet, the model {reason}.", types.MessageType.Log)
         return None
     cancel = ls.pending.begin(uri)
+    future = None
     try:
         if automatic:
             await asyncio.sleep(ls.debounce.delay(uri))
@@ -74,6 +75,10 @@ async def answer(
         result = await asyncio.wrap_future(future)
     except asyncio.CancelledError:
         cancel.set()
+        # Not yet in the model thread (debounce, schema, queued): it ends here. Already
+        # running: the model thread stops at the next token and counts it itself.
+        if future is None or future.cancel():
+            ls.counters.add("cancelled")
         raise
     finally:
         ls.pending.end(uri, cancel)

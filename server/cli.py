@@ -79,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     code = 0 if server.protocol._shutdown else 1  # LSP: exit without shutdown is an error
     logging.getLogger("text2sql.server").info("text2sql language server stopped")
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # pygls closes stdout on exit
+            pass
     # A model load or generation may still be running in a worker thread; the client has
     # gone, so do not wait for it.
     os._exit(code)

@@ -67,7 +67,7 @@ class Databases:
         """What to call a connection in messages and status (redacted)."""
         from text2sql.db import redact
 
-        return redact(target) if target else "default connection"
+        return redact(target) if target else "Chinook demo"
 
     # --- schemas (blocking) ----------------------------------------------------------------
 
@@ -80,8 +80,9 @@ class Databases:
                 return None
         try:
             conn = self._resolve(target)
-            cache = self._schema_cache()
-            schema = cache.refresh(conn) if refresh or failure is not None else cache.get(conn)
+            schema = self._schema_cache().get(
+                conn.url, samples=conn.samples, exclude=conn.exclude, refresh=refresh or failure is not None
+            )
         except Text2SQLError as error:
             self._failed(key, target, error)
             return None

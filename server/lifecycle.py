@@ -34,6 +34,7 @@ def register(ls: Text2SQLServer) -> None:
         ls.bind_loop()
         _report_problems(ls, getattr(ls, "initial_problems", []))
         log.info("settings: %s", describe(ls.settings, _redact))
+        warm_schema(ls)
         start_model_load(ls)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -63,10 +64,18 @@ def apply_settings(ls: Text2SQLServer, settings: ServerSettings) -> None:
     log.info("settings changed: %s", describe(settings, _redact))
     if settings.connection != previous.connection:
         ls.databases.forget_failures()
+        warm_schema(ls)
         ls.refresh_diagnostics()
     if settings.model_key() != previous.model_key():
         ls.answers.clear()
         start_model_load(ls)
+
+
+def warm_schema(ls: Text2SQLServer) -> None:
+    """Introspect the configured connection now, in a database thread: status shows its
+    schema, completion is fast from the first request, and a connection that does not
+    work is reported at once rather than at the first keystroke."""
+    ls.db_executor.submit(ls.databases.schema, ls.settings.connection)
 
 
 def _report_problems(ls: Text2SQLServer, problems: list[str]) -> None:

@@ -31,6 +31,10 @@ class MalformedRequest:
 
 class Text2SQLProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]):
+        if isinstance(data, dict) and "jsonrpc" in data and "method" in data and "params" not in data:
+            # JSON-RPC lets a request or notification omit params; pygls's fallback
+            # message types (used for custom methods such as text2sql/status) require it.
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except Exception as error:

@@ -65,6 +65,8 @@ class Text2SQLServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self.diagnostic_tasks: dict[str, asyncio.Task] = {}
+        self._engine_settings = None
+        self._shown: set[str] = set()
 
     # --- running work off the event loop -------------------------------------------------
 
@@ -118,6 +120,35 @@ class Text2SQLServer(LanguageServer):
             log.error("LSP error (%s): %s", getattr(source, "__name__", source), redact(error))
         except Exception:
             log.error("LSP error (%s)", getattr(source, "__name__", source))
+
+    # --- the engine's view of the settings ----------------------------------------------
+
+    def engine_settings(self):
+        """Effective ``text2sql.config.Settings``: the client's settings over the user's
+        config file over the defaults. A broken config file is reported once and skipped."""
+        cached = self._engine_settings
+        if cached is not None and cached[0] is self.settings:
+            return cached[1]
+        from text2sql.config import Settings, coerce_settings, read_config_file
+        from text2sql.errors import ConfigError
+
+        try:
+            file_layer = read_config_file()
+        except ConfigError as error:
+            self.show_once(f"text2sql: ignoring the config file: {error}", types.MessageType.Warning)
+            file_layer = {}
+        effective, warnings = coerce_settings(file_layer, Settings())
+        if warnings:
+            self.show_once("text2sql config file: " + "; ".join(warnings), types.MessageType.Warning)
+        effective, _ = coerce_settings(self.settings.client_layer(), effective)
+        self._engine_settings = (self.settings, effective)
+        return effective
+
+    def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """``show`` a message unless this exact message was shown before."""
+        if message not in self._shown:
+            self._shown.add(message)
+            self.show(message, kind)
 
     # --- documents -------------------------------------------------------------------------
 

@@ -31,16 +31,20 @@ def register(ls: Text2SQLServer) -> None:
 
 def snapshot(ls: Text2SQLServer) -> dict:
     target = ls.settings.connection
+    effective = ls.engine_settings()
     schema = ls.databases.last_schema if ls.databases.last_target == target else None
     return {
         "model": {"state": ls.model_state, "name": ls.model_name, "error": ls.model_error},
         "schema": {
-            "connection": ls.databases.label(target),
+            "connection": ls.databases.label(target or effective.connection),
             "version": schema.version if schema is not None else None,
             "tables": len(schema.tables) if schema is not None else None,
             "error": ls.databases.error_for(target),
         },
         "activity": ls.counters.snapshot(),
         "cache": {"hits": ls.answers.hits, "misses": ls.answers.misses, "size": len(ls.answers)},
-        "settings": describe(ls.settings, redact),
+        "settings": {**describe(ls.settings, redact), "effective": {
+            "trigger": effective.trigger, "maxTokens": effective.max_tokens,
+            "precision": effective.precision, "device": effective.device,
+        }},
     }

@@ -45,6 +45,20 @@ def capabilities(*, inline: bool = True, pull_diagnostics: bool = False, snippet
     )
 
 
+def plain(value):
+    """pygls's client turns JSON objects of custom requests into namedtuples: back to dicts."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+async def status(client) -> dict:
+    """The server's ``text2sql/status`` answer as a dict."""
+    return plain(await client.protocol.send_request_async("text2sql/status", {}))
+
+
 async def start(env: dict | None = None, options: dict | None = None, caps=None, log_file=None) -> LanguageClient:
     command = list(SERVER_COMMAND)
     if log_file is not None:

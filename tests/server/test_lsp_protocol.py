@@ -20,9 +20,7 @@ def send_raw(client, message: dict):
     client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
     return asyncio.wrap_future(future)
 
-
-async def status(client):
-    return await client.protocol.send_request_async("text2sql/status", None)
+from tests.server.conftest import status
 
 
 async def test_malformed_request_gets_an_error_and_the_next_request_is_answered(start_server):
@@ -48,6 +46,7 @@ async def test_bad_settings_fall_back_with_exactly_one_message(start_server):
     params = await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
     assert "precision" in params.message and "trigger" in params.message and "maxTokens" in params.message
     reply = await status(client)
-    assert reply["settings"]["precision"] == "auto" and reply["settings"]["trigger"] == "auto"
+    assert reply["settings"]["precision"] is None and reply["settings"]["maxTokens"] is None
+    assert reply["settings"]["effective"]["trigger"] == "auto"
     settings_messages = [m for m in client.messages if "settings" in m.message]
     assert len(settings_messages) == 1
