@@ -1,0 +1,213 @@
+"""Question -> SQL: the one path every front end uses (CLI ``ask``, language server,
+notebook magic).
+
+``Assistant.generate`` reads the schema (cached per connection), renders THE prompt
+(``text2sql.prompt``), asks the backend for candidates, cuts each back to its first
+statement (``prompt.extract_sql``), validates it against the schema (``validate.check``)
+and, when allowed, runs it read-only with a one-row limit (``execute.run``). The first
+candidate that passes wins; if none does, the one with the fewest errors is returned
+with its problems, so front ends can show them.
+
+No code path returns SQL the model did not write: there are no templates and no
+fallbacks. A model that writes garbage gives a ``Result`` with problems, never an
+exception; an empty question is a ``Text2SQLError``.
+
+The model loads lazily on first use, or explicitly with ``load()`` (thread-safe; the
+progress callback lets the server and the magic forward loading stages).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from text2sql.errors import QueryFailed, Text2SQLError
+from text2sql.problems import Problem
+
+# max_new_tokens = min(settings.max_tokens, BASE + PER_TABLE * shown tables): a query
+# rarely needs more than a few dozen tokens per table it can touch.
+TOKENS_BASE = 96
+TOKENS_PER_TABLE = 24
+EXECUTE_CHECK_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Candidate:
+    sql: str  # the statement extracted from the completion ("" when there was none)
+    problems: list[Problem]
+    completion: str  # the model's raw text
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+@dataclass
+class Result:
+    sql: str  # the chosen candidate's SQL, exactly as the model wrote it
+    problems: list[Problem]  # the chosen candidate's problems (empty when it validated)
+    candidates: list[Candidate]
+    model: str  # the model's display name
+    schema_version: str
+    dialect: str = ""
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.sql) and not any(p.severity == "error" for p in self.problems)
+
+
+_DEFAULTS = {"model": None, "adapter": None, "precision": "auto", "device": "auto"}
+
+
+class Assistant:
+    """Writes SQL for questions about a database, with one model loaded once.
+
+    Arguments left at their defaults come from ``settings`` (the user config when None).
+    ``backend`` replaces the in-process model (e.g. an HTTP backend).
+    """
+
+    def __init__(self, model=None, adapter=None, precision: str = "auto", device: str = "auto",
+                 backend=None, settings=None):
+        if settings is None:
+            from text2sql.config import load_settings
+
+            settings = load_settings()
+        self.settings = settings
+        given = {"model": model, "adapter": adapter, "precision": precision, "device": device}
+        self.model_options = {
+            key: value if value != _DEFAULTS[key] else getattr(settings, key, _DEFAULTS[key])
+            for key, value in given.items()
+        }
+        self._backend = backend
+        self._load_lock = threading.Lock()
+        self._engines: dict[str, object] = {}
+        self._engines_lock = threading.Lock()
+        from text2sql.schema import SchemaCache
+
+        self.schemas = SchemaCache()
+
+    # -- model
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend is not None
+
+    def load(self, progress=None):
+        """Load the model now (once; concurrent callers wait for the same load).
+        ``progress``: a ``(stage, step, total)`` callable, True for a bar on stderr,
+        False for silence; None means a bar only when stderr is a terminal."""
+        if self._backend is not None:
+            return self._backend
+        with self._load_lock:
+            if self._backend is None:
+                from text2sql.generate import TransformersBackend
+                from text2sql.model import load_model
+
+                if progress is None:
+                    progress = sys.stderr.isatty()
+                self._backend = TransformersBackend(load_model(progress=progress, **self.model_options))
+        return self._backend
+
+    @property
+    def backend(self):
+        return self.load()
+
+    @property
+    def model_name(self) -> str:
+        return self._backend.name if self._backend is not None else "(not loaded)"
+
+    @property
+    def activity(self):
+        """Activity counters of the backend (None before the model is loaded)."""
+        return self._backend.activity if self._backend is not None else None
+
+    # -- databases
+
+    def engine(self, database=None):
+        """(engine, connection config or None) for a name, URL, Engine, or None (default)."""
+        import sqlalchemy
+
+        from text2sql.config import resolve_connection
+        from text2sql.db import create_engine
+
+        if isinstance(database, sqlalchemy.engine.Engine):
+            return database, None
+        conn = resolve_connection(database, self.settings)
+        with self._engines_lock:
+            engine = self._engines.get(conn.url)
+            if engine is None:
+                engine = self._engines[conn.url] = create_engine(conn.url)
+        return engine, conn
+
+    def schema(self, database=None, *, refresh: bool = False):
+        """The (cached) schema of ``database``; ``refresh`` re-reads it."""
+        return self._schema(*self.engine(database), refresh=refresh)
+
+    def _schema(self, engine, conn, refresh: bool = False):
+        opts = {"samples": conn.samples, "exclude": conn.exclude} if conn is not None else {}
+        return self.schemas.get(engine, refresh=refresh, **opts)
+
+    # -- question -> SQL
+
+    def generate(self, question: str, database=None, *, n: int | None = None, on_token=None, cancel=None,
+                 execute_check: bool = True, max_new_tokens: int | None = None) -> Result:
+        from text2sql import prompt
+
+        started = time.perf_counter()
+        question = prompt.clean_question(question)  # EmptyQuestion (a Text2SQLError) when blank
+        n = int(n or getattr(self.settings, "n_candidates", 1) or 1)
+        if n < 1:
+            raise Text2SQLError(f"the number of candidates must be at least 1 (got {n})")
+        engine, conn = self.engine(database)
+        schema = self._schema(engine, conn)
+        prefix = prompt.schema_prefix(schema, question=question)  # the part shared by all questions
+        text = prefix + prompt.question_suffix(question)  # == prompt.render(schema, question)
+        shown = prefix.count("\nCREATE ")  # tables shown (a large schema is cut to the relevant ones)
+        limit = min(max_new_tokens or self.settings.max_tokens, TOKENS_BASE + TOKENS_PER_TABLE * max(shown, 1))
+        backend = self.load()
+        completions = backend.generate(text, n=n, max_new_tokens=limit, on_token=on_token, cancel=cancel,
+                                       prefix=prefix)
+        candidates: list[Candidate] = []
+        for completion in completions:
+            sql = prompt.extract_sql(completion)
+            if any(c.sql == sql for c in candidates):
+                continue
+            candidates.append(Candidate(sql, self._problems(sql, schema, engine, execute_check), completion))
+        chosen = next((c for c in candidates if c.ok), None)
+        if chosen is None:  # the fewest errors; the earlier (more likely) one on ties
+            chosen = min(candidates, key=lambda c: sum(p.severity == "error" for p in c.problems))
+        return Result(
+            sql=chosen.sql,
+            problems=chosen.problems,
+            candidates=candidates,
+            model=backend.name,
+            schema_version=schema.version,
+            dialect=schema.dialect,
+            elapsed_s=round(time.perf_counter() - started, 3),
+        )
+
+    def _problems(self, sql: str, schema, engine, execute_check: bool) -> list[Problem]:
+        from text2sql.validate import check
+
+        if not sql.strip():
+            return [Problem("the model wrote no SQL statement", "empty")]
+        try:
+            problems = list(check(sql, schema))
+        except Text2SQLError as err:  # the validator refused it outright
+            return [Problem(str(err), "syntax")]
+        if execute_check and not any(p.severity == "error" for p in problems):
+            from text2sql.execute import run
+
+            timeout = min(getattr(self.settings, "timeout_s", EXECUTE_CHECK_TIMEOUT_S), EXECUTE_CHECK_TIMEOUT_S)
+            try:
+                run(engine, sql, schema=schema, limit=1, timeout_s=timeout)
+            except QueryFailed as err:
+                slow = "timed out" in str(err)  # valid but slow is not wrong
+                problems.append(Problem(str(err), "execution", severity="warning" if slow else "error"))
+            except Text2SQLError as err:
+                problems.append(Problem(str(err), "execution"))
+        return problems
