@@ -10,4 +10,5 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.tiny_model",
+    "pytest_jupyter.jupyter_server",  # jp_fetch & co. for the server-extension tests
 ]
