@@ -97,10 +97,24 @@ def _generate(ls: Text2SQLServer, question: str, target, schema, cancel: threadi
     ls.counters.add("running")
     started = time.monotonic()
     outcome = "failed"
+    on_token = None
     if token is not None:
         ls.progress(token, types.WorkDoneProgressBegin(title="text2sql: writing SQL", message=question, cancellable=True))
+        written: list[str] = []
+
+        def on_token(piece: str) -> None:
+            written.append(piece)
+            ls.progress(token, types.WorkDoneProgressReport(message="".join(written)))
+
     try:
-        result = ls.assistant.generate(question, ls.database_for(target, schema), cancel=cancel, **ls.generation_options())
+        result = ls.assistant.generate(
+            question,
+            target,
+            cancel=cancel,
+            on_token=on_token,
+            max_new_tokens=ls.engine_settings().max_tokens,
+            execute_check=False,  # the editor checks the inserted SQL itself (diagnostics)
+        )
         if cancel.is_set():
             outcome = "cancelled"
             return None

@@ -45,7 +45,7 @@ def register(ls: Text2SQLServer) -> None:
 
     @ls.command(REFRESH_SCHEMA)
     async def refresh_schema(ls: Text2SQLServer, *args) -> dict:
-        targets = {ls.settings.connection}
+        targets = {ls.databases.default_target()}
         for uri in list(ls.workspace.text_documents):
             targets.add(ls.databases.target_for(ls.workspace.get_text_document(uri).source))
         report = {}

@@ -1,8 +1,9 @@
 """Which database a document talks to, its schema, and what to do when it is away.
 
 A document's connection is the ``connection`` setting unless its header says
-``-- text2sql: connection=<name>``. Schemas come from the engine's thread-safe
-``SchemaCache`` (one introspection per connection, explicit refresh). When a
+``-- text2sql: connection=<name>``. Schemas come from the ``Assistant`` (its thread-safe
+schema cache: one introspection per connection, explicit refresh), the same ones the
+model's prompts are built from. When a
 connection fails — a bad URL, a wrong password, a server that is down — the user sees
 ONE ``window/showMessage`` for that failure (redacted), schema features return nothing
 instead of erroring, and the connection is retried with a growing back-off so a dead
@@ -46,14 +47,14 @@ class Databases:
         self._clock = clock
         self._lock = threading.Lock()
         self._failures: dict[str, _Failure] = {}
-        self._cache = None
         self.last_schema: "Schema | None" = None
         self.last_target: str | None = None
 
     # --- which connection ------------------------------------------------------------------
 
     def target_for(self, document_text: str | None) -> str | None:
-        """The connection a document uses: its header's, else the setting (None = default)."""
+        """The connection a document uses: its header's, else the client setting, else the
+        config file's default; None means the bundled Chinook demo."""
         if document_text:
             from text2sql.config import parse_file_header
 
@@ -61,7 +62,10 @@ class Databases:
             name = header.get("connection")
             if name:
                 return str(name)
-        return self._server.settings.connection
+        return self.default_target()
+
+    def default_target(self) -> str | None:
+        return self._server.settings.connection or self._server.engine_settings().connection
 
     def label(self, target: str | None) -> str:
         """What to call a connection in messages and status (redacted)."""
@@ -79,10 +83,7 @@ class Databases:
             if failure is not None and not refresh and self._clock() < failure.retry_at:
                 return None
         try:
-            conn = self._resolve(target)
-            schema = self._schema_cache().get(
-                conn.url, samples=conn.samples, exclude=conn.exclude, refresh=refresh or failure is not None
-            )
+            schema = self._server.assistant.schema(target, refresh=refresh or failure is not None)
         except Text2SQLError as error:
             self._failed(key, target, error)
             return None
@@ -106,19 +107,6 @@ class Databases:
         """After a settings change: report failures of the new configuration afresh."""
         with self._lock:
             self._failures.clear()
-
-    def _resolve(self, target: str | None):
-        from text2sql.config import resolve_connection
-
-        return resolve_connection(target, self._server.engine_settings())
-
-    def _schema_cache(self):
-        with self._lock:
-            if self._cache is None:
-                from text2sql.schema import SchemaCache
-
-                self._cache = SchemaCache()
-            return self._cache
 
     def _failed(self, key: str, target: str | None, error: Exception) -> None:
         from text2sql.db import redact

@@ -28,6 +28,8 @@ def register(ls: Text2SQLServer) -> None:
         settings, problems = parse_settings(params.initialization_options)
         ls.settings = settings
         ls.initial_problems = problems
+        preload_engine()
+        ls.assistant = ls.new_assistant()  # schema features work from here on
 
     @ls.feature(types.INITIALIZED)
     def initialized(ls: Text2SQLServer, params: types.InitializedParams) -> None:
@@ -57,6 +59,21 @@ def register(ls: Text2SQLServer) -> None:
             task.cancel()
 
 
+def preload_engine() -> None:
+    """Import the engine's SQL modules on this thread, before worker threads start.
+
+    The database and model threads would otherwise import sqlglot concurrently, and its
+    circular package imports can deadlock two threads importing it at once (seen here:
+    ``_DeadlockError`` on ``sqlglot.dialects.dialect``). torch stays in the model thread.
+    """
+    import sqlglot  # noqa: F401
+    import sqlglot.optimizer  # noqa: F401
+
+    import text2sql.prompt  # noqa: F401
+    import text2sql.schema  # noqa: F401
+    import text2sql.validate  # noqa: F401
+
+
 def apply_settings(ls: Text2SQLServer, settings: ServerSettings) -> None:
     """Switch to new settings: reload the model only when a model setting changed."""
     previous = ls.settings
@@ -68,6 +85,7 @@ def apply_settings(ls: Text2SQLServer, settings: ServerSettings) -> None:
         ls.refresh_diagnostics()
     if settings.model_key() != previous.model_key():
         ls.answers.clear()
+        ls.assistant = ls.new_assistant()
         start_model_load(ls)
 
 
@@ -75,7 +93,7 @@ def warm_schema(ls: Text2SQLServer) -> None:
     """Introspect the configured connection now, in a database thread: status shows its
     schema, completion is fast from the first request, and a connection that does not
     work is reported at once rather than at the first keystroke."""
-    ls.db_executor.submit(ls.databases.schema, ls.settings.connection)
+    ls.db_executor.submit(ls.databases.schema, ls.databases.default_target())
 
 
 def _report_problems(ls: Text2SQLServer, problems: list[str]) -> None:
@@ -90,50 +108,64 @@ def _redact(text: str) -> str:
 
 
 def start_model_load(ls: Text2SQLServer) -> None:
-    """Load (or reload) the model in the model thread, with work-done progress."""
+    """Load the current Assistant's model in the model thread, with work-done progress."""
     ls.model_state = LOADING
     ls.model_error = None
-    generation = ls.model_generation = getattr(ls, "model_generation", 0) + 1
-    token = f"text2sql-model-load-{uuid.uuid4().hex[:8]}" if ls.client_supports("window.work_done_progress") else None
-    settings = ls.settings
-
-    def begin() -> None:
-        if token is None:
-            return
-        try:
-            ls.call_on_loop(ls.work_done_progress.create_async(token), timeout=10)
-        except Exception as error:  # the client refused or did not answer: no progress bar
-            log.info("no work-done progress for the model load: %s", error)
-            return
-        ls.progress(token, types.WorkDoneProgressBegin(title="text2sql: loading the model", percentage=0, cancellable=False))
-
-    def report(message: str, fraction: float | None = None) -> None:
-        if token is not None:
-            percentage = None if fraction is None else max(0, min(100, int(fraction * 100)))
-            ls.progress(token, types.WorkDoneProgressReport(message=str(message), percentage=percentage))
+    ls.model_name = None
+    assistant = ls.assistant
+    wanted = ls.client_supports("window.work_done_progress")
+    progress = _LoadProgress(ls, f"text2sql-model-load-{uuid.uuid4().hex[:8]}" if wanted else None)
 
     def load() -> None:
-        begin()
+        progress.begin()
         try:
-            assistant = ls.build_assistant(settings)
-            assistant.load(report)
+            assistant.load(progress.report)
         except Exception as error:  # a user error (ModelError) or a bug: both end up here
-            if generation != ls.model_generation:
+            if assistant is not ls.assistant:
+                progress.end("superseded by a newer model setting")
                 return
             ls.model_state, ls.model_error = ERROR, _redact(str(error).strip() or type(error).__name__)
-            if token is not None:
-                ls.progress(token, types.WorkDoneProgressEnd(message=f"failed: {ls.model_error}"))
+            progress.end(f"failed: {ls.model_error}")
             ls.show(f"text2sql: the model could not be loaded: {ls.model_error}", types.MessageType.Error)
             log.debug("model load failed", exc_info=True)
             return
-        if generation != ls.model_generation:  # settings changed meanwhile; a newer load runs
+        if assistant is not ls.assistant:  # settings changed meanwhile; a newer load runs
+            progress.end("superseded by a newer model setting")
             return
-        ls.assistant = assistant
-        ls.model_name = ls.describe_model(assistant)
+        ls.model_name = assistant.model_name
         ls.model_state = READY
-        if token is not None:
-            ls.progress(token, types.WorkDoneProgressEnd(message="ready"))
+        progress.end("ready")
         ls.log_to_client(f"text2sql: model ready ({ls.model_name}).")
 
-    # Not awaited: progress creation waits for the client, so it must not block the loop.
+    # Not awaited: creating the progress waits for the client, which must not block the loop.
     ls.model_executor.submit(load)
+
+
+class _LoadProgress:
+    """Work-done progress of one model load; silent when the client has none."""
+
+    def __init__(self, ls: Text2SQLServer, token: str | None) -> None:
+        self.ls = ls
+        self.token = token
+
+    def begin(self) -> None:
+        if self.token is None:
+            return
+        try:
+            self.ls.call_on_loop(self.ls.work_done_progress.create_async(self.token), timeout=10)
+        except Exception as error:  # the client refused or did not answer: no progress bar
+            log.info("no work-done progress for the model load: %s", error)
+            self.token = None
+            return
+        self.ls.progress(self.token, types.WorkDoneProgressBegin(title="text2sql: loading the model", percentage=0))
+
+    def report(self, stage: str, step: int | None = None, total: int | None = None) -> None:
+        """The engine's load progress callback: ``(stage, step, total)``."""
+        log.info("model load: %s", stage)
+        if self.token is not None:
+            percentage = max(0, min(99, int(100 * (step - 1) / total))) if step and total else None
+            self.ls.progress(self.token, types.WorkDoneProgressReport(message=str(stage), percentage=percentage))
+
+    def end(self, message: str) -> None:
+        if self.token is not None:
+            self.ls.progress(self.token, types.WorkDoneProgressEnd(message=message))

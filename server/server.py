@@ -54,7 +54,7 @@ class Text2SQLServer(LanguageServer):
         self.model_state = NOT_LOADED
         self.model_error: str | None = None
         self.model_name: str | None = None
-        self.assistant = None  # text2sql.pipeline.Assistant once loaded
+        self.assistant = None  # text2sql.pipeline.Assistant: schemas now, the model once loaded
         self.databases = Databases(self)
         self.pending = Pending()
         self.answers = AnswerCache()
@@ -143,6 +143,12 @@ class Text2SQLServer(LanguageServer):
         effective, _ = coerce_settings(self.settings.client_layer(), effective)
         self._engine_settings = (self.settings, effective)
         return effective
+
+    def new_assistant(self):
+        """An engine ``Assistant`` for the current settings (the model is not loaded yet)."""
+        from text2sql.pipeline import Assistant
+
+        return Assistant(settings=self.engine_settings())
 
     def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """``show`` a message unless this exact message was shown before."""

@@ -30,13 +30,13 @@ def register(ls: Text2SQLServer) -> None:
 
 
 def snapshot(ls: Text2SQLServer) -> dict:
-    target = ls.settings.connection
+    target = ls.databases.default_target()
     effective = ls.engine_settings()
     schema = ls.databases.last_schema if ls.databases.last_target == target else None
     return {
         "model": {"state": ls.model_state, "name": ls.model_name, "error": ls.model_error},
         "schema": {
-            "connection": ls.databases.label(target or effective.connection),
+            "connection": ls.databases.label(target),
             "version": schema.version if schema is not None else None,
             "tables": len(schema.tables) if schema is not None else None,
             "error": ls.databases.error_for(target),

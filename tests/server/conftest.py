@@ -9,8 +9,11 @@ its test, and its exit is checked.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sys
+from concurrent.futures import Future
 
 import pytest_asyncio
 from lsprotocol import types
@@ -52,6 +55,17 @@ def plain(value):
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+def send_raw(client, message: dict):
+    """Write a JSON-RPC message exactly as given (the typed client refuses malformed ones,
+    and mis-types some answers) and return an awaitable for the answer to its id."""
+    future: Future = Future()
+    if "id" in message:
+        client.protocol._request_futures[message["id"]] = future
+    body = json.dumps(message).encode()
+    client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return asyncio.wrap_future(future)
 
 
 async def status(client) -> dict:

@@ -1,26 +1,12 @@
 """The server over stdio: malformed and unknown requests get error responses and the
 server keeps answering; bad settings give one message; status answers at once."""
 
-import asyncio
-import json
-from concurrent.futures import Future
-
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 
-def send_raw(client, message: dict):
-    """Write a JSON-RPC message exactly as given (the typed client would refuse a
-    malformed one) and return an awaitable for the response to its id."""
-    future: Future = Future()
-    if "id" in message:
-        client.protocol._request_futures[message["id"]] = future
-    body = json.dumps(message).encode()
-    client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    return asyncio.wrap_future(future)
-
-from tests.server.conftest import status
+from tests.server.conftest import send_raw, status
 
 
 async def test_malformed_request_gets_an_error_and_the_next_request_is_answered(start_server):

@@ -7,25 +7,27 @@ from text2sql.server.settings import ServerSettings, describe, documentation, pa
 
 
 def test_flat_and_sectioned_settings_are_read_the_same():
-    flat = {"connection": "sqlite:///x.db", "precision": "FP32", "device": "cuda:1", "trigger": "manual", "maxTokens": 64}
+    flat = {"connection": "sqlite:///x.db", "precision": "FP32", "device": "cpu", "trigger": "manual", "maxTokens": 64}
     a, pa = parse_settings(flat)
     b, pb = parse_settings({"text2sql": flat, "python": {"other": 1}})
-    assert a == b == ServerSettings(connection="sqlite:///x.db", precision="fp32", device="cuda:1", trigger="manual", max_tokens=64)
+    assert a == b == ServerSettings(connection="sqlite:///x.db", precision="fp32", device="cpu", trigger="manual", max_tokens=64)
     assert pa == pb == []
+    assert a.client_layer() == {"connection": "sqlite:///x.db", "precision": "fp32", "device": "cpu",
+                                "trigger": "manual", "max_tokens": 64}
 
 
-def test_bad_values_fall_back_to_defaults_with_one_line_each():
+def test_bad_values_are_dropped_with_one_line_each():
     settings, problems = parse_settings(
-        {"precision": "fp8", "device": "tpu", "trigger": 3, "maxTokens": 100000, "model": 42, "logLevel": "debug"}
+        {"precision": "fp8", "device": "tpu", "trigger": "sometimes", "maxTokens": -5, "model": 42, "logLevel": "debug"}
     )
-    assert settings == ServerSettings()
+    assert settings == ServerSettings()  # nothing set: the config file and defaults apply
     assert len(problems) == 5
     assert any("precision" in p and "fp8" in p for p in problems)
     assert any("maxTokens" in p for p in problems)
 
 
-def test_empty_values_mean_default_and_unknown_keys_are_ignored():
-    settings, problems = parse_settings({"connection": "  ", "maxTokens": 0, "python": "/usr/bin/python3"})
+def test_empty_values_mean_unset_and_unknown_keys_are_ignored():
+    settings, problems = parse_settings({"connection": "  ", "maxTokens": 0, "python": "/usr/bin/python3", "adapter": None})
     assert settings == ServerSettings() and problems == []
 
 
@@ -39,7 +41,7 @@ def test_describe_redacts_the_connection():
     settings = ServerSettings(connection="postgresql://me:s3cret@db/x")
     shown = describe(settings, lambda s: s.replace("s3cret", "***"))
     assert "s3cret" not in str(shown) and shown["connection"] == "postgresql://me:***@db/x"
-    assert {key for key, _, _ in documentation()} == {
+    assert {key for key, _ in documentation()} == {
         "connection", "model", "adapter", "precision", "device", "trigger", "maxTokens"
     }
 
