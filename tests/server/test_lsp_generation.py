@@ -209,3 +209,36 @@ async def test_completion_fallback_for_clients_without_inline_completion(chinook
         assert item.documentation == sql
     finally:
         await stop(fallback)
+
+
+async def test_automatic_trigger_debounces_and_honours_cancel_request(client, chinook_sqlite_url):
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"text2sql": {"connection": chinook_sqlite_url, "trigger": "auto"}})
+    )
+    try:
+        before = await status(client)
+        assert before["settings"]["effective"]["trigger"] == "auto"
+        question, sql = TINY_PAIRS[7]
+        uri = open_doc(client, f"-- {question}\n")
+        # Cancelled while it waits out the debounce: it never reaches the model.
+        request = asyncio.wrap_future(  # sent now, so the cancel surely follows it
+            client.protocol.send_request(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, 1, 0, automatic=True), msg_id="debounced"
+            )
+        )
+        client.cancel_request(types.CancelParams(id="debounced"))
+        with pytest.raises(JsonRpcException) as failure:
+            await request
+        assert failure.value.code == -32800
+        middle = await status(client)
+        assert middle["activity"]["cancelled"] == before["activity"]["cancelled"] + 1
+        assert middle["activity"]["finished"] == before["activity"]["finished"]
+        # Left alone, an automatic request answers after the debounce.
+        (item,) = await inline(client, uri, 1, 0, automatic=True)
+        assert item.insert_text == sql
+        after = await status(client)
+        assert after["activity"]["finished"] == before["activity"]["finished"] + 1 and after["activity"]["running"] == 0
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"text2sql": {"connection": chinook_sqlite_url, "trigger": "manual"}})
+        )
