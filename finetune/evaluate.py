@@ -1,0 +1,189 @@
+"""Execution accuracy (EX) on Spider-format data: every gold and predicted query is run
+read-only (per-query timeout) on the question's own SQLite database, and their results
+are compared (compare.py). A second column, "normalized-SQL match", is sqlglot-normalised
+string equality: a cheap sanity metric, NOT Spider's exact-set match.
+
+Databases that are missing or have no tables are skipped and counted (Spider dev: 972
+questions evaluated, 62 skipped for ``wta_1``). Generation goes through the same
+``Assistant`` as the product: ``n=1`` is greedy; ``n>1`` is execution-guided selection
+(the first of n candidates that validates and executes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from text2sql.finetune.compare import order_key_columns, results_match
+from text2sql.finetune.hardness import hardness
+
+
+@dataclass
+class EvalExample:
+    db_id: str
+    question: str
+    gold: str
+    db_path: Path
+    hardness: str | None = None
+
+
+@dataclass
+class Outcome:
+    db_id: str
+    question: str
+    gold: str
+    pred: str
+    hardness: str | None
+    ex: bool
+    normalized_match: bool
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class EvalReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)  # db_id -> questions skipped
+    wall_s: float = 0.0
+    model: str = ""
+    n: int = 1
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.outcomes)
+
+    def summary(self) -> dict:
+        def rate(items, key):
+            return round(100.0 * sum(getattr(o, key) for o in items) / len(items), 1) if items else 0.0
+
+        by_h, by_db = defaultdict(list), defaultdict(list)
+        for o in self.outcomes:
+            by_h[o.hardness or "unknown"].append(o)
+            by_db[o.db_id].append(o)
+        return {
+            "model": self.model,
+            "n_candidates": self.n,
+            "evaluated": self.evaluated,
+            "skipped": sum(self.skipped.values()),
+            "skipped_databases": self.skipped,
+            "ex": rate(self.outcomes, "ex"),
+            "normalized_sql_match": rate(self.outcomes, "normalized_match"),
+            "by_hardness": {h: {"count": len(v), "ex": rate(v, "ex"), "normalized_sql_match": rate(v, "normalized_match")}
+                            for h, v in sorted(by_h.items(), key=lambda kv: ["easy", "medium", "hard", "extra", "unknown"].index(kv[0]))},
+            "by_database": {d: {"count": len(v), "ex": rate(v, "ex")} for d, v in sorted(by_db.items())},
+            "wall_s": round(self.wall_s, 1),
+            "seconds_per_question": round(self.wall_s / self.evaluated, 3) if self.evaluated else None,
+            "questions_per_s": round(self.evaluated / self.wall_s, 3) if self.wall_s else None,
+        }
+
+
+def _has_tables(db_path: Path) -> bool:
+    import sqlite3
+
+    if not db_path.is_file():
+        return False
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def load_spider(data_dir, split: str = "dev") -> tuple[list[EvalExample], dict]:
+    """(runnable examples, {db_id: skipped count}) of a Spider-format split."""
+    data_dir = Path(data_dir)
+    raw = json.loads((data_dir / f"{split}.json").read_text())
+    examples, skipped, runnable = [], defaultdict(int), {}
+    for ex in raw:
+        db_path = data_dir / "database" / ex["db_id"] / f"{ex['db_id']}.sqlite"
+        if ex["db_id"] not in runnable:
+            runnable[ex["db_id"]] = _has_tables(db_path)
+        if not runnable[ex["db_id"]]:
+            skipped[ex["db_id"]] += 1
+            continue
+        level = hardness(ex["sql"]) if isinstance(ex.get("sql"), dict) else None
+        examples.append(EvalExample(ex["db_id"], ex["question"], ex["query"], db_path, level))
+    return examples, dict(skipped)
+
+
+def normalized_sql(sql: str, dialect: str = "sqlite") -> str:
+    import sqlglot
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    try:
+        tree = sqlglot.parse_one(sql.strip().rstrip(";"), read=dialect)
+        return normalize_identifiers(tree, dialect=dialect).sql(dialect=dialect, normalize=True).lower()
+    except Exception:
+        return " ".join(sql.lower().rstrip(";").split())
+
+
+def execute(db_path: Path, sql: str, timeout_s: float):
+    """Rows of ``sql`` on a read-only connection (AST policy first); raises on failure."""
+    from text2sql.execute import run
+
+    return run(f"sqlite:///{db_path}", sql, limit=100_000, timeout_s=timeout_s).rows
+
+
+def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progress=True) -> EvalReport:
+    """Generate for every example with ``assistant`` and score it by execution."""
+    from tqdm.auto import tqdm
+
+    report = EvalReport(n=n)
+    started = time.perf_counter()
+    for ex in tqdm(examples, desc="eval", unit="q", disable=not progress):
+        t0 = time.perf_counter()
+        pred, error = "", None
+        try:
+            result = assistant.generate(ex.question, f"sqlite:///{ex.db_path}", n=n, execute_check=n > 1)
+            pred = result.sql
+        except Exception as err:  # the model must not stop the evaluation
+            error = f"generation: {err}"
+        ok = False
+        if pred and error is None:
+            try:
+                gold_rows = execute(ex.db_path, ex.gold, timeout_s)
+                pred_rows = execute(ex.db_path, pred, timeout_s)
+                ok = results_match(gold_rows, pred_rows, order_key_columns(ex.gold))
+            except Exception as err:
+                error = str(err).splitlines()[0][:300]
+        report.outcomes.append(Outcome(ex.db_id, ex.question, ex.gold, pred, ex.hardness, ok,
+                                       normalized_sql(pred) == normalized_sql(ex.gold) if pred else False,
+                                       error, round(time.perf_counter() - t0, 3)))
+    report.wall_s = time.perf_counter() - started
+    report.model = assistant.model_name
+    return report
+
+
+def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:
+    """report.json (summary + every outcome) and report.md (tables + failures)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = report.summary()
+    (out / "report.json").write_text(json.dumps({"summary": summary, "outcomes": [asdict(o) for o in report.outcomes]},
+                                                indent=1, default=str))
+    lines = [
+        f"# Execution accuracy: {summary['model']}",
+        "",
+        f"{summary['evaluated']} questions evaluated, {summary['skipped']} skipped (databases missing or empty: "
+        f"{', '.join(summary['skipped_databases']) or 'none'}); n = {summary['n_candidates']} "
+        f"({'greedy' if summary['n_candidates'] == 1 else 'execution-guided selection'}).",
+        "",
+        "| subset | questions | EX % | normalized-SQL match % |",
+        "|---|---|---|---|",
+        f"| all | {summary['evaluated']} | {summary['ex']} | {summary['normalized_sql_match']} |",
+    ]
+    lines += [f"| {h} | {v['count']} | {v['ex']} | {v['normalized_sql_match']} |" for h, v in summary["by_hardness"].items()]
+    lines += ["", f"Wall time {summary['wall_s']} s; {summary['seconds_per_question']} s per question; "
+                  f"{summary['questions_per_s']} questions/s.", "", "## By database", "",
+              "| database | questions | EX % |", "|---|---|---|"]
+    lines += [f"| {d} | {v['count']} | {v['ex']} |" for d, v in summary["by_database"].items()]
+    lines += ["", "## Failures", ""]
+    for o in report.outcomes:
+        if not o.ex:
+            lines.append(f"- `{o.db_id}` {o.question}  \n  gold: `{o.gold}`  \n  pred: `{o.pred or '(none)'}`"
+                         + (f"  \n  error: {o.error}" if o.error else ""))
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.json", out / "report.md"

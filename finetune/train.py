@@ -1,0 +1,210 @@
+"""LoRA / QLoRA training with the Hugging Face ``Trainer`` (so ``accelerate launch`` works
+unchanged on a multi-GPU box), resumable from its checkpoints.
+
+What is specific to text2sql:
+
+- Examples are ``prompt.render_training_example`` pairs: the model trains on exactly the
+  prompt it sees at inference, and the loss covers only the SQL.
+- ``SQLOnlyTrainer.compute_loss`` asks the model for logits of the last positions only
+  (``logits_to_keep``): Gemma 3's tied 262k-row head is 168M of its 268M parameters, and
+  full logits for every prompt position would dominate a CPU step.
+- Batches are length-bucketed (``group_by_length``) to waste little on padding.
+- ``metrics.jsonl`` gets one line per optimizer step; a resumed run first drops the lines
+  after its checkpoint, so no step is repeated or skipped. At the end: the adapter in bf16
+  (``save_pretrained``), a loss-curve PNG and a model card.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from text2sql.finetune.config import TrainConfig
+
+METRICS = "metrics.jsonl"
+
+
+def tokenize_examples(examples, tokenizer, max_length: int) -> tuple[list[dict], int]:
+    """[{input_ids, prompt_len}], number dropped for length. BOS + prompt, then the SQL."""
+    from text2sql.prompt import render_training_example
+    from text2sql.schema import SchemaCache
+
+    schemas = SchemaCache()
+    rows, dropped = [], 0
+    for ex in examples:
+        schema = schemas.get(f"sqlite:///{ex.db_path}")
+        prompt, target = render_training_example(schema, ex.question, ex.sql)
+        p_ids = tokenizer(prompt, add_special_tokens=True).input_ids
+        t_ids = tokenizer(target, add_special_tokens=False).input_ids
+        if len(p_ids) + len(t_ids) > max_length:
+            dropped += 1
+            continue
+        rows.append({"input_ids": p_ids + t_ids, "prompt_len": len(p_ids)})
+    return rows, dropped
+
+
+class Collator:
+    """Right-pads a batch; labels are -100 on the prompt and the padding."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, rows):
+        import torch
+
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        for i, r in enumerate(rows):
+            n = len(r["input_ids"])
+            ids[i, :n] = torch.tensor(r["input_ids"])
+            mask[i, :n] = 1
+            labels[i, r["prompt_len"] : n] = ids[i, r["prompt_len"] : n]
+        first = min(r["prompt_len"] for r in rows)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels,
+                "keep": torch.tensor(width - first + 1)}
+
+
+def sql_only_loss(model, inputs):
+    """Cross-entropy over the SQL tokens, computing logits only from the first SQL position."""
+    import torch.nn.functional as F
+
+    keep = int(inputs["keep"])
+    out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
+    width = inputs["input_ids"].shape[1]
+    logits = out.logits[:, :-1, :]  # position p predicts token p + 1
+    labels = inputs["labels"][:, width - keep + 1 :]
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
+
+
+def _trainer_classes():
+    from transformers import Trainer, TrainerCallback
+
+    class SQLOnlyTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = sql_only_loss(model, inputs)
+            return (loss, None) if return_outputs else loss
+
+    class MetricsWriter(TrainerCallback):
+        def __init__(self, path: Path):
+            self.path = path
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs and state.is_world_process_zero:
+                row = {"step": state.global_step, "loss": logs["loss"], "learning_rate": logs.get("learning_rate"),
+                       "epoch": logs.get("epoch"), "time": round(time.time(), 3)}
+                with self.path.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+
+    return SQLOnlyTrainer, MetricsWriter
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    ckpts = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return ckpts[-1] if ckpts else None
+
+
+def _trim_metrics(path: Path, upto_step: int) -> None:
+    if path.exists():
+        rows = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= upto_step]
+        path.write_text("".join(r + "\n" for r in rows))
+
+
+def load_base(cfg: TrainConfig):
+    """(model with LoRA attached, tokenizer) for the config."""
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    from text2sql.model import load_model
+
+    precision = "nf4" if cfg.quantization == "nf4" else "fp32"
+    loaded = load_model(model=cfg.model, adapter="none", precision=precision,
+                        device="cuda" if torch.cuda.is_available() else "cpu", progress=True)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    if cfg.quantization == "nf4":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=cfg.target_modules, task_type="CAUSAL_LM")
+    return get_peft_model(model, lora), tokenizer, loaded.info
+
+
+def train(cfg: TrainConfig, examples=None) -> Path:
+    """Train (or resume) and write the adapter, metrics, loss curve and model card to
+    ``cfg.output_dir``; returns the adapter directory."""
+    import random
+
+    import torch
+    from transformers import TrainingArguments, set_seed
+
+    from text2sql.finetune.data import load_for_config, split_by_database
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed)
+    report = None
+    if examples is None:
+        examples, report = load_for_config(cfg, workdir=out / "contexts")
+        examples, _ = split_by_database(examples, cfg.heldout_databases, seed=cfg.seed)
+    if cfg.data_fraction < 1:
+        examples = random.Random(cfg.seed).sample(examples, max(1, int(len(examples) * cfg.data_fraction)))
+    if cfg.max_examples:
+        examples = examples[: cfg.max_examples]
+    model, tokenizer, info = load_base(cfg)
+    rows, too_long = tokenize_examples(examples, tokenizer, cfg.max_length)
+    if not rows:
+        from text2sql.errors import ConfigError
+
+        raise ConfigError("no training examples left (all filtered, or longer than max_length)")
+    (out / "data_report.json").write_text(json.dumps({
+        "examples": len(rows), "dropped_too_long": too_long,
+        "cleaning": report.to_dict() if report else None,
+        "tokens": sum(len(r["input_ids"]) for r in rows),
+        "sql_tokens": sum(len(r["input_ids"]) - r["prompt_len"] for r in rows)}, indent=1))
+    resume = last_checkpoint(out)
+    metrics = out / METRICS
+    if resume is not None:
+        _trim_metrics(metrics, int(resume.name.split("-")[1]))
+    else:
+        metrics.unlink(missing_ok=True)
+    SQLOnlyTrainer, MetricsWriter = _trainer_classes()
+    args = TrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio in transformers 5
+        weight_decay=cfg.weight_decay, lr_scheduler_type="cosine",
+        logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
+        seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, use_cpu=not torch.cuda.is_available(),
+        train_sampling_strategy="group_by_length", length_column_name="length", remove_unused_columns=False, report_to=[],
+        dataloader_num_workers=0, disable_tqdm=False,
+    )
+    for r in rows:
+        r["length"] = len(r["input_ids"])
+    trainer = SQLOnlyTrainer(model=model, args=args, train_dataset=rows,
+                             data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=[MetricsWriter(metrics)])
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    elapsed = time.perf_counter() - started
+    adapter_dir = out / "adapter"
+    save_adapter(trainer.model, adapter_dir)
+    tokens = sum(r["length"] for r in rows) * (cfg.epochs if cfg.max_steps <= 0 else 1)
+    summary = {"train_runtime_s": round(elapsed, 1), "global_step": result.global_step,
+               "train_loss": result.training_loss, "examples_per_s": result.metrics.get("train_samples_per_second"),
+               "tokens_per_s": round(tokens / elapsed, 1) if elapsed else None, "resumed_from": str(resume) if resume else None}
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    from text2sql.finetune.card import loss_curve, write_model_card
+
+    loss_curve(metrics, out / "loss.png")
+    write_model_card(adapter_dir, cfg, info, summary, json.loads((out / "data_report.json").read_text()))
+    return adapter_dir
+
+
+def save_adapter(model, adapter_dir: Path) -> None:
+    """The LoRA weights only, in bf16 (a few MB); no embedding or head is saved."""
+    import torch
+
+    for name, param in model.named_parameters():
+        if "lora_" in name:
+            param.data = param.data.to(torch.bfloat16)
+    model.save_pretrained(str(adapter_dir), safe_serialization=True)
