@@ -63,8 +63,8 @@ async def answer(
             if cancel.is_set():
                 ls.counters.add("cancelled")
                 return None
-        document = ls.workspace.get_text_document(uri)
-        target = ls.databases.target_for(document.source)
+        text, _ = ls.document(uri)
+        target = ls.databases.target_for(text)
         schema = await ls.in_db_thread(ls.databases.schema, target)
         if schema is not None:
             cached = ls.answers.get(schema.version, question.text)

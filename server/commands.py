@@ -47,7 +47,7 @@ def register(ls: Text2SQLServer) -> None:
     async def refresh_schema(ls: Text2SQLServer, *args) -> dict:
         targets = {ls.databases.default_target()}
         for uri in list(ls.workspace.text_documents):
-            targets.add(ls.databases.target_for(ls.workspace.get_text_document(uri).source))
+            targets.add(ls.databases.target_for(ls.document(uri)[0]))
         report = {}
         for target in targets:
             schema = await ls.in_db_thread(ls.databases.schema, target, refresh=True)

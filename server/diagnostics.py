@@ -70,11 +70,14 @@ async def _push(ls: Text2SQLServer, uri: str, delay: float) -> None:
     try:
         if delay:
             await asyncio.sleep(delay)
-        document = ls.workspace.get_text_document(uri)
+        document = ls.workspace.text_documents.get(uri)
+        if document is None:
+            return  # closed meanwhile
         version = document.version
         items = await diagnose(ls, uri)
-        if ls.workspace.get_text_document(uri).version != version:
-            return  # the text changed meanwhile; a newer run is scheduled
+        current = ls.workspace.text_documents.get(uri)
+        if current is None or current.version != version:
+            return  # closed or changed meanwhile; a newer run is scheduled
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
     except asyncio.CancelledError:
         raise

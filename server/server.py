@@ -165,8 +165,10 @@ class Text2SQLServer(LanguageServer):
         return getattr(encoding, "value", encoding)
 
     def document(self, uri: str) -> tuple[str, list[str]]:
-        """The text of an open document and its LSP lines."""
-        text = self.workspace.get_text_document(uri).source
+        """The text of an open document and its LSP lines; a document the client never
+        opened is empty (never read from disk behind the client's back)."""
+        document = self.workspace.text_documents.get(uri)
+        text = document.source if document is not None else ""
         return text, split_lines(text)
 
     def cursor(self, uri: str, position: types.Position) -> tuple[str, list[str], int]:

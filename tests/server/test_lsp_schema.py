@@ -167,3 +167,36 @@ async def test_pull_diagnostics_when_the_client_supports_them(chinook_sqlite_url
         assert uri not in client.diagnostics  # nothing pushed to a pull client
     finally:
         await stop(client)
+
+
+async def test_file_header_overrides_the_connection(client, tmp_path_factory):
+    import sqlite3
+
+    other = tmp_path_factory.mktemp("other-db") / "shop.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE widgets (id INTEGER PRIMARY KEY, colour TEXT)")
+    items = await complete(client, f"-- text2sql: connection=sqlite:///{other}\nSELECT * FROM ")
+    assert [item.label for item in items] == ["widgets"]
+    items = await complete(client, "SELECT * FROM ")  # other documents keep the setting's database
+    assert {item.label for item in items} == CHINOOK_TABLES
+
+
+async def test_a_connection_change_applies_without_a_restart(client, chinook_sqlite_url, tmp_path_factory):
+    import sqlite3
+
+    from tests.server.conftest import status
+
+    other = tmp_path_factory.mktemp("changed-db") / "inventory.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY)")
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"text2sql": {"connection": f"sqlite:///{other}", "trigger": "manual"}})
+    )
+    try:
+        assert (await status(client))["schema"]["connection"] == f"sqlite:///{other}"
+        assert [item.label for item in await complete(client, "SELECT * FROM ")] == ["parts"]
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"text2sql": {"connection": chinook_sqlite_url, "trigger": "manual"}})
+        )
+    assert {item.label for item in await complete(client, "SELECT * FROM ")} == CHINOOK_TABLES
