@@ -151,7 +151,7 @@ def clean(examples, *, drop_empty: bool = True, timeout_s: float = 5.0, domains=
         if complexities and ex.complexity not in complexities:
             report.dropped["complexity filtered"] += 1
             continue
-        key = (ex.db_id, " ".join(ex.question.lower().split()), " ".join(ex.sql.lower().split()))
+        key = (str(ex.db_path), " ".join(ex.question.lower().split()), " ".join(ex.sql.lower().split()))
         if key in seen:
             report.dropped["duplicate"] += 1
             continue

@@ -1,0 +1,112 @@
+"""Training on the tiny model for real: outputs, resume after SIGKILL, QLoRA, merge, eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SPIDER = REPO.parent / "shared" / "data" / "spider"
+pytestmark = pytest.mark.slow
+
+
+def train_cmd(tiny_model_dir, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "text2sql", "finetune", "train", str(REPO / "finetune/configs/tiny.yaml"),
+            f"model={tiny_model_dir}", f"data={SPIDER}", f"output_dir={out}", *extra]
+
+
+def metrics(out: Path) -> list[dict]:
+    path = out / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model_dir, tmp_path_factory):
+    """An uninterrupted 6-step run (also the reference for the resume test)."""
+    out = tmp_path_factory.mktemp("run") / "full"
+    proc = subprocess.run(train_cmd(tiny_model_dir, out), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_a_run_writes_adapter_metrics_curve_and_model_card(trained, tiny_model_dir):
+    adapter = trained / "adapter"
+    weights = adapter / "adapter_model.safetensors"
+    assert weights.stat().st_size < 20 * 2**20
+    from safetensors import safe_open
+
+    with safe_open(str(weights), "pt") as f:
+        names = list(f.keys())
+        assert names and all("lora_" in n for n in names)  # no embedding or head saved
+        assert {str(f.get_tensor(n).dtype) for n in names} == {"torch.bfloat16"}
+    assert [m["step"] for m in metrics(trained)] == [1, 2, 3, 4, 5, 6]
+    assert (trained / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    card = (adapter / "README.md").read_text()
+    for needle in ("base_model: google/gemma-3-270m", "library_name: peft", "license: gemma", "- spider",
+                   "Q4_K_M", "Gemma Terms of Use", "CC BY-SA 4.0"):
+        assert needle in card
+    summary = json.loads((trained / "train_summary.json").read_text())
+    assert summary["global_step"] == 6 and summary["tokens_per_s"] > 0
+    from text2sql.model import load_model
+
+    loaded = load_model(model=str(tiny_model_dir), adapter=str(adapter), precision="fp32", device="cpu", progress=False)
+    assert loaded.info.adapter
+
+
+def test_training_killed_mid_run_resumes_to_the_same_metrics(trained, tiny_model_dir, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(tiny_model_dir, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not (len(metrics(out)) >= 3 and (out / "checkpoint-2").exists()):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (out / "checkpoint-2").exists() and not (out / "adapter").exists()
+    resumed = subprocess.run(train_cmd(tiny_model_dir, out), capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    got, want = metrics(out), metrics(trained)
+    assert [m["step"] for m in got] == [1, 2, 3, 4, 5, 6]  # none repeated, none skipped
+    for a, b in zip(got, want):
+        assert abs(a["loss"] - b["loss"]) < 1e-4, (a, b)
+    assert "checkpoint-" in json.loads((out / "train_summary.json").read_text())["resumed_from"]
+
+
+def test_qlora_nf4_trains_on_cpu(tiny_model_dir, tmp_path):
+    out = tmp_path / "qlora"
+    proc = subprocess.run(train_cmd(tiny_model_dir, out, "quantization=nf4", "max_steps=2", "save_steps=100"),
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [m["step"] for m in metrics(out)] == [1, 2]
+    assert (out / "adapter" / "adapter_model.safetensors").exists()
+
+
+def test_merge_gives_a_model_that_loads_without_peft(trained, tiny_model_dir, tmp_path):
+    out = tmp_path / "merged"
+    proc = subprocess.run([sys.executable, "-m", "text2sql", "finetune", "merge", str(trained), str(out),
+                           "--model", str(tiny_model_dir)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert not any("lora" in n for n, _ in model.named_parameters())
+
+
+def test_eval_writes_json_and_markdown_reports(tiny_model_dir, tmp_path):
+    out = tmp_path / "eval"
+    proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(SPIDER), "--split", "dev",
+                           "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
+                           "--limit", "4", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    s = report["summary"]
+    assert s["evaluated"] == 4 and s["skipped"] == 62 and 0 <= s["ex"] <= 100
+    assert len(report["outcomes"]) == 4 and all(o["hardness"] for o in report["outcomes"])
+    md = (out / "report.md").read_text()
+    assert "| all | 4 |" in md and "## Failures" in md
