@@ -1,0 +1,142 @@
+"""Latency of SQL generation on this machine: Chinook, 20 fixed questions (10 single-table,
+10 joins), per precision: cold start (load to ready), then per request time to first
+token, time to the full SQL, decode tokens/s and peak RSS, as p50/p90. Prints a Markdown
+table and writes JSON.
+
+    python bench/latency.py [--precision fp32 int8 bf16] [--model DIR] [--adapter none] [--out bench/results/latency.json]
+
+It records the load average and refuses to measure when the machine is busy (> 0.5)
+unless --force: numbers taken beside other work are not numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+SINGLE = [
+    "How many albums are there?", "List all genres", "Which artists have a name starting with A?",
+    "How many customers live in Canada?", "What is the longest track?", "List the names of all media types",
+    "How many employees are there?", "What is the most expensive track?", "List all playlists",
+    "How many invoices were issued in 2010?",
+]
+JOINS = [
+    "Name the top 10 albums with the highest sales amount", "How many tracks does each genre have?",
+    "Which artist has the most albums?", "Total sales per customer country",
+    "List the tracks in the playlist 'Music'", "Which employee supports the most customers?",
+    "Average track length per album", "Which customers bought jazz tracks?",
+    "Top 5 artists by number of tracks", "Total invoice amount per billing country",
+]
+
+
+def pct(values, q):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3) if values else None
+
+
+def measure(precision: str, model, adapter, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    from text2sql.pipeline import Assistant
+
+    t0 = time.perf_counter()
+    assistant = Assistant(model=model, adapter=adapter, precision=precision, device="cpu")
+    assistant.load(progress=False)
+    cold = time.perf_counter() - t0
+    assistant.generate(SINGLE[0], None, execute_check=False)  # warm the schema cache and prefix
+    rows = []
+    for kind, questions in (("single", SINGLE), ("join", JOINS)):
+        for q in questions:
+            first = []
+            start = time.perf_counter()
+            pieces = []
+            result = assistant.generate(q, None, execute_check=False,
+                                        on_token=lambda p: (first or first.append(time.perf_counter()), pieces.append(p)))
+            total = time.perf_counter() - start
+            ntok = max(1, len(assistant.backend.tokenizer(result.candidates[0].completion,
+                                                          add_special_tokens=False).input_ids))
+            ttft = (first[0] - start) if first else total
+            rows.append({"kind": kind, "question": q, "ttft_s": ttft, "total_s": total, "tokens": ntok,
+                         "decode_tok_s": (ntok - 1) / (total - ttft) if total > ttft and ntok > 1 else None,
+                         "valid": result.ok, "sql": result.sql})
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {"precision": precision, "used": assistant.backend.loaded.info.precision, "cold_start_s": round(cold, 2),
+           "peak_rss_mb": round(rss_mb), "model": assistant.model_name}
+    for kind in ("single", "join"):
+        sub = [r for r in rows if r["kind"] == kind]
+        out[kind] = {"ttft_p50": pct([r["ttft_s"] for r in sub], .5), "ttft_p90": pct([r["ttft_s"] for r in sub], .9),
+                     "total_p50": pct([r["total_s"] for r in sub], .5), "total_p90": pct([r["total_s"] for r in sub], .9),
+                     "decode_tok_s_p50": round(statistics.median([r["decode_tok_s"] for r in sub if r["decode_tok_s"]] or [0]), 1),
+                     "valid": sum(r["valid"] for r in sub)}
+    out["requests"] = rows
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--precision", nargs="+", default=["fp32", "int8", "bf16"])
+    parser.add_argument("--model")
+    parser.add_argument("--adapter")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--force", action="store_true", help="measure even when the load average is above 0.5")
+    parser.add_argument("--out", default="bench/results/latency.json")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
+    if load > 0.5 and not args.force:
+        print(f"load average {load:.2f} > 0.5: the machine is busy; rerun when idle or pass --force", file=sys.stderr)
+        return 2
+    results = []
+    for precision in args.precision:
+        import subprocess
+
+        # One process per precision: cold start and peak RSS are per configuration.
+        proc = subprocess.run([sys.executable, __file__, "--_one", precision, "--threads", str(args.threads)]
+                              + (["--model", args.model] if args.model else [])
+                              + (["--adapter", args.adapter] if args.adapter else []),
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{precision}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            continue
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    report = {"machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform(),
+                          "load_average_at_start": round(load, 2), "forced": args.force}, "results": results}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(table(report))
+    return 0
+
+
+def table(report: dict) -> str:
+    lines = ["| precision (used) | cold start s | single: TTFT p50 / full SQL p50 / p90 s | joins: TTFT p50 / full SQL p50 / p90 s | decode tok/s p50 (single / joins) | peak RSS MB | valid SQL |",
+             "|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        s, j = r["single"], r["join"]
+        lines.append(f"| {r['precision']} ({r['used']}) | {r['cold_start_s']} | {s['ttft_p50']} / {s['total_p50']} / {s['total_p90']} | "
+                     f"{j['ttft_p50']} / {j['total_p50']} / {j['total_p90']} | {s['decode_tok_s_p50']} / {j['decode_tok_s_p50']} | "
+                     f"{r['peak_rss_mb']} | {s['valid'] + j['valid']}/20 |")
+    m = report["machine"]
+    lines.append(f"\n{m['cpus']} CPUs, {m['threads']} threads, load average {m['load_average_at_start']} at start"
+                 + (" (forced)" if m["forced"] else "") + f"; {m['platform']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if "--_one" in sys.argv:
+        p = argparse.ArgumentParser()
+        p.add_argument("--_one")
+        p.add_argument("--threads", type=int)
+        p.add_argument("--model")
+        p.add_argument("--adapter")
+        a = p.parse_args()
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        print(json.dumps(measure(a._one, a.model, a.adapter, a.threads)))
+        sys.exit(0)
+    sys.exit(main())
