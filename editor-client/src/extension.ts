@@ -8,9 +8,12 @@ import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
+  InlineCompletionRequest,
   LanguageClient,
   RevealOutputChannelOn,
   State,
+  type InlineCompletionItem as LspInlineCompletionItem,
+  type InlineCompletionList as LspInlineCompletionList,
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
@@ -47,11 +50,13 @@ import {
   describeGenerateResult,
   GENERATE_COMMAND,
   generateCommandArguments,
+  inlineCompletionParams,
   REFRESH_SCHEMA_COMMAND,
 } from "./protocol";
 import { parseServerStatus, renderStatus, STATUS_PARAMS, STATUS_REQUEST, type StatusInput } from "./status";
 
 const SECTION = "text2sql";
+type LspInlineCompletionResult = LspInlineCompletionList | LspInlineCompletionItem[] | null;
 const SQL_SELECTOR = [
   { scheme: "file", language: "sql" },
   { scheme: "untitled", language: "sql" },
@@ -229,6 +234,22 @@ class Text2SqlExtension implements vscode.Disposable {
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: await this.serverSettings(this.settings),
+      middleware: {
+        // Send LSP 3.18 trigger kinds (see protocol.ts); the rest is the feature's own path.
+        provideInlineCompletionItems: async (document, position, context, token) => {
+          const c2p = client.code2ProtocolConverter;
+          const selected = context.selectedCompletionInfo;
+          const params = inlineCompletionParams(
+            c2p.asUri(document.uri),
+            c2p.asPosition(position),
+            context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? "invoked" : "automatic",
+            selected ? { range: c2p.asRange(selected.range), text: selected.text } : undefined,
+          );
+          // By method name: the 3.17.5 typings only know the proposal's trigger kinds.
+          const result = await client.sendRequest<LspInlineCompletionResult>(InlineCompletionRequest.method, params, token);
+          return client.protocol2CodeConverter.asInlineCompletionResult(result, token);
+        },
+      },
     };
     const client = new LanguageClient("text2sql", "Text2SQL", serverOptions, clientOptions);
     client.registerProposedFeatures(); // textDocument/inlineCompletion (LSP 3.18)

@@ -1,8 +1,10 @@
 /**
- * The language server's wire contract beyond standard LSP, in one place: the ids of its
- * workspace/executeCommand commands, their arguments, and the shape of the settings it
- * accepts in workspace/didChangeConfiguration. (The `text2sql/status` request is read in
- * status.ts.) No `vscode` import.
+ * The language server's wire contract beyond what vscode-languageclient does by itself,
+ * in one place: the ids of its workspace/executeCommand commands and their arguments,
+ * the shape of the settings it accepts in workspace/didChangeConfiguration, and the
+ * textDocument/inlineCompletion params (see {@link inlineCompletionParams} for why the
+ * client builds those itself). (The `text2sql/status` request is read in status.ts.)
+ * No `vscode` import.
  */
 
 import type { ServerSettings } from "./settings";
@@ -15,6 +17,40 @@ export const REFRESH_SCHEMA_COMMAND = "text2sql.refreshSchema";
 export interface Position {
   line: number;
   character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+/**
+ * InlineCompletionTriggerKind as LSP 3.18 (and the Python server's lsprotocol) define it:
+ * Invoked = 1, Automatic = 2. vscode-languageclient 9 implements the earlier proposal,
+ * Invoked = 0, Automatic = 1, and copies VS Code's value through unchanged; a server on
+ * the final protocol rejects 0 and takes 1 for "invoked", so an explicit request would
+ * fail and every automatic one would look explicit. Hence the client builds the params.
+ */
+export const LSP_INLINE_TRIGGER = { invoked: 1, automatic: 2 } as const;
+
+export interface InlineCompletionParams {
+  textDocument: { uri: string };
+  position: Position;
+  context: { triggerKind: 1 | 2; selectedCompletionInfo?: { range: Range; text: string } };
+}
+
+/** textDocument/inlineCompletion params with LSP 3.18 trigger kinds. */
+export function inlineCompletionParams(
+  uri: string,
+  position: Position,
+  trigger: keyof typeof LSP_INLINE_TRIGGER,
+  selectedCompletionInfo?: { range: Range; text: string },
+): InlineCompletionParams {
+  const context: InlineCompletionParams["context"] = { triggerKind: LSP_INLINE_TRIGGER[trigger] };
+  if (selectedCompletionInfo) {
+    context.selectedCompletionInfo = selectedCompletionInfo;
+  }
+  return { textDocument: { uri }, position, context };
 }
 
 /** Arguments of {@link GENERATE_COMMAND}: the document URI and the cursor position. */

@@ -25,16 +25,16 @@ import {
   InitializedNotification,
   InitializeRequest,
   InlineCompletionRequest,
-  InlineCompletionTriggerKind,
   ShutdownRequest,
   type InlineCompletionItem,
+  type InlineCompletionList,
   type ProtocolConnection,
 } from "vscode-languageserver-protocol/node";
 import { StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 
 import { resolveInterpreter, type ResolvedInterpreter } from "../src/interpreter";
 import { buildServerLaunch, preflight, serverEnvironment, startServerProcess } from "../src/launch";
-import { configurationChangeParams } from "../src/protocol";
+import { configurationChangeParams, inlineCompletionParams } from "../src/protocol";
 import { readSettings, toServerSettings } from "../src/settings";
 import { parseServerStatus, renderStatus, STATUS_PARAMS, STATUS_REQUEST, type ServerStatus } from "../src/status";
 
@@ -201,11 +201,9 @@ describe("the real language server, launched by the extension's launch module", 
     await rpc().sendNotification(DidOpenTextDocumentNotification.type, {
       textDocument: { uri, languageId: "sql", version: 1, text: `-- ${question}\n` },
     });
-    const result = await rpc().sendRequest(InlineCompletionRequest.type, {
-      textDocument: { uri },
-      position: { line: 1, character: 0 },
-      context: { triggerKind: InlineCompletionTriggerKind.Invoked },
-    });
+    // The params exactly as the extension's middleware builds them for an explicit request.
+    const params = inlineCompletionParams(uri, { line: 1, character: 0 }, "invoked");
+    const result = await rpc().sendRequest<InlineCompletionList | InlineCompletionItem[] | null>(InlineCompletionRequest.method, params);
     const items = Array.isArray(result) ? result : (result?.items ?? []);
     assert.equal(items.length, 1, `expected one inline item, got ${JSON.stringify(result)}\nlog:\n${stderr.slice(-2000)}`);
     assert.equal(insertText(items[0]), sql);
