@@ -195,17 +195,22 @@ describe("the real language server, launched by the extension's launch module", 
     assert.deepEqual(messages, [], "no error messages expected for a valid configuration");
   });
 
-  it("answers a `-- question` with exactly the SQL the tiny model was trained on", { skip: SKIP, timeout: 120_000 }, async () => {
-    const { question, sql } = pairs[0];
-    const uri = pathToFileURL(path.join(workDir, "question.sql")).href;
+  /** Open `-- question` in a new document and ask for inline items below it, as the extension would. */
+  async function inlineItemsFor(question: string, name: string, trigger: "invoked" | "automatic"): Promise<InlineCompletionItem[]> {
+    const uri = pathToFileURL(path.join(workDir, name)).href;
     await rpc().sendNotification(DidOpenTextDocumentNotification.type, {
       textDocument: { uri, languageId: "sql", version: 1, text: `-- ${question}\n` },
     });
-    // The params exactly as the extension's middleware builds them for an explicit request.
-    const params = inlineCompletionParams(uri, { line: 1, character: 0 }, "invoked");
+    // The params exactly as the extension's middleware builds them.
+    const params = inlineCompletionParams(uri, { line: 1, character: 0 }, trigger);
     const result = await rpc().sendRequest<InlineCompletionList | InlineCompletionItem[] | null>(InlineCompletionRequest.method, params);
-    const items = Array.isArray(result) ? result : (result?.items ?? []);
-    assert.equal(items.length, 1, `expected one inline item, got ${JSON.stringify(result)}\nlog:\n${stderr.slice(-2000)}`);
+    return Array.isArray(result) ? result : (result?.items ?? []);
+  }
+
+  it("answers a `-- question` with exactly the SQL the tiny model was trained on", { skip: SKIP, timeout: 120_000 }, async () => {
+    const { question, sql } = pairs[0];
+    const items = await inlineItemsFor(question, "question.sql", "invoked");
+    assert.equal(items.length, 1, `expected one inline item, got ${JSON.stringify(items)}\nlog:\n${stderr.slice(-2000)}`);
     assert.equal(insertText(items[0]), sql);
     const status = await waitForStatus((s) => s.running === 0 && s.finished >= 1, 10_000);
     assert.equal(status.cancelled, 0);
@@ -225,5 +230,14 @@ describe("the real language server, launched by the extension's launch module", 
     const after = await waitForStatus((s) => s.connection !== undefined && s.connection.includes("chinook-2"), 30_000);
     assert.equal(after.model, "ready");
     assert.notEqual(before.connection, after.connection);
+  });
+
+  it("with trigger manual, ignores automatic requests and answers explicit ones (trigger kinds as sent)", { skip: SKIP, timeout: 120_000 }, async () => {
+    // The previous test switched the server to trigger=manual through didChangeConfiguration.
+    const longest = [...pairs].sort((a, b) => b.sql.length - a.sql.length)[0];
+    assert.deepEqual(await inlineItemsFor(longest.question, "automatic.sql", "automatic"), []);
+    const items = await inlineItemsFor(longest.question, "invoked.sql", "invoked");
+    assert.equal(items.length, 1, `expected one inline item; log:\n${stderr.slice(-2000)}`);
+    assert.equal(insertText(items[0]), longest.sql);
   });
 });
