@@ -110,3 +110,19 @@ def test_eval_writes_json_and_markdown_reports(tiny_model_dir, tmp_path):
     assert len(report["outcomes"]) == 4 and all(o["hardness"] for o in report["outcomes"])
     md = (out / "report.md").read_text()
     assert "| all | 4 |" in md and "## Failures" in md
+
+
+def test_sweep_scores_every_run_on_the_same_heldout_databases(tiny_model_dir, tmp_path):
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(
+        f"base: {REPO / 'finetune/configs/tiny.yaml'}\noutput_dir: {tmp_path / 'sweep'}\nmax_eval: 2\n"
+        "pairs:\n  - {lora_r: 2, lora_alpha: 4}\n  - {lora_r: 4, lora_alpha: 8}\n"
+    )
+    proc = subprocess.run([sys.executable, "-m", "text2sql", "finetune", "sweep", str(spec), f"model={tiny_model_dir}",
+                           f"data={SPIDER}", "max_steps=1", "heldout_databases=2", "max_examples=6"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    assert [(r["lora_r"], r["heldout_questions"]) for r in rows] == [(2, 2), (4, 2)]
+    assert all(0 <= r["ex"] <= 100 for r in rows)
+    assert "| lora_r2_lora_alpha4 |" in (tmp_path / "sweep" / "sweep.md").read_text()
