@@ -4,6 +4,8 @@
  * this file only reads VS Code state, shows UI, and starts/stops the client.
  */
 
+import * as os from "node:os";
+
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
@@ -39,6 +41,7 @@ import {
   ChangeDebouncer,
   classifyChange,
   connectionTarget,
+  expandConnectionVariables,
   readSettings,
   toServerSettings,
   type ChangeImpact,
@@ -126,9 +129,15 @@ class Text2SqlExtension implements vscode.Disposable {
     return settings;
   }
 
+  /** The settings the server receives; throws SettingsError for an unusable connection. */
   private async serverSettings(settings: ExtensionSettings): Promise<ServerSettings> {
     const target = connectionTarget(settings);
-    const url = await connectionUrlWithSecret(target.key, target.value, this.context.secrets);
+    const expanded = expandConnectionVariables(target.value, {
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      homeDir: os.homedir(),
+      env: process.env,
+    });
+    const url = await connectionUrlWithSecret(target.key, expanded, this.context.secrets);
     return toServerSettings(settings, url);
   }
 
@@ -161,7 +170,14 @@ class Text2SqlExtension implements vscode.Disposable {
     if (client?.state !== State.Running) {
       return;
     }
-    const serverSettings = await this.serverSettings(this.settings);
+    let serverSettings: ServerSettings;
+    try {
+      serverSettings = await this.serverSettings(this.settings);
+    } catch (error) {
+      this.log(String(error));
+      void vscode.window.showErrorMessage(`Text2SQL: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
     this.log(`reconfigure: connection ${connectionTarget(this.settings).label}, trigger ${this.settings.trigger}`);
     await client.sendNotification(DidChangeConfigurationNotification.type, configurationChangeParams(serverSettings));
     this.setStatus({ connectionLabel: connectionTarget(this.settings).label });
@@ -229,11 +245,17 @@ class Text2SqlExtension implements vscode.Disposable {
       child.on("exit", (code, signal) => this.log(`server process exited (code ${code ?? "none"}, signal ${signal ?? "none"})`));
       return Promise.resolve(child);
     };
+    let initializationOptions: ServerSettings;
+    try {
+      initializationOptions = await this.serverSettings(this.settings);
+    } catch (error) {
+      return this.failed(error instanceof Error ? error.message : String(error), undefined);
+    }
     const clientOptions: LanguageClientOptions = {
       documentSelector: SQL_SELECTOR,
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: await this.serverSettings(this.settings),
+      initializationOptions,
       middleware: {
         // Send LSP 3.18 trigger kinds (see protocol.ts); the rest is the feature's own path.
         provideInlineCompletionItems: async (document, position, context, token) => {

@@ -175,6 +175,41 @@ export function connectionTarget(settings: ExtensionSettings): ConnectionTarget 
   return { key: selected, label: selected, value: selected, kind: "config-file" };
 }
 
+/** A setting that is valid JSON but cannot be used as it is (e.g. a variable with no value). */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+/**
+ * Expand the VS Code variables `${workspaceFolder}`, `${userHome}` and `${env:NAME}` in a
+ * connection URL (VS Code does not expand variables in settings itself). Plain `${NAME}`
+ * is left for the server, which expands environment variables in connection URLs.
+ */
+export function expandConnectionVariables(
+  url: string,
+  context: { workspaceFolder?: string; homeDir: string; env: Record<string, string | undefined> },
+): string {
+  return url.replace(/\$\{(workspaceFolder|userHome|env:([A-Za-z_][A-Za-z0-9_]*))\}/g, (_match, key: string, envName?: string) => {
+    if (key === "workspaceFolder") {
+      if (context.workspaceFolder === undefined) {
+        throw new SettingsError("The connection uses ${workspaceFolder} but no folder is open; open the folder or use an absolute path.");
+      }
+      return context.workspaceFolder.replace(/\\/g, "/");
+    }
+    if (key === "userHome") {
+      return context.homeDir.replace(/\\/g, "/");
+    }
+    const value = context.env[envName ?? ""];
+    if (value === undefined) {
+      throw new SettingsError(`The connection uses \${env:${envName}} but the environment variable ${envName} is not set.`);
+    }
+    return value;
+  });
+}
+
 // --- Server options ------------------------------------------------------------------------
 
 /** The language server's settings, as sent in initializationOptions and didChangeConfiguration. */

@@ -8,7 +8,9 @@ import {
   classifyChange,
   connectionTarget,
   DEFAULT_SETTINGS,
+  expandConnectionVariables,
   readSettings,
+  SettingsError,
   toServerSettings,
   type ChangeImpact,
   type ExtensionSettings,
@@ -199,5 +201,31 @@ describe("ChangeDebouncer", () => {
     debouncer.dispose();
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.deepEqual(applied, []);
+  });
+});
+
+describe("expandConnectionVariables", () => {
+  const context = { workspaceFolder: "/src/shop", homeDir: "/home/ada", env: { DB_HOST: "db.local" } };
+
+  it("expands ${workspaceFolder}, ${userHome} and ${env:NAME}", () => {
+    assert.equal(expandConnectionVariables("sqlite:///${workspaceFolder}/app.db", context), "sqlite:////src/shop/app.db");
+    assert.equal(expandConnectionVariables("duckdb:///${userHome}/w.duckdb", context), "duckdb:////home/ada/w.duckdb");
+    assert.equal(expandConnectionVariables("postgresql://me@${env:DB_HOST}/shop", context), "postgresql://me@db.local/shop");
+  });
+
+  it("leaves plain ${NAME} for the server and Windows folders get forward slashes", () => {
+    assert.equal(expandConnectionVariables("postgresql://me:${PGPASS}@h/db", context), "postgresql://me:${PGPASS}@h/db");
+    assert.equal(
+      expandConnectionVariables("sqlite:///${workspaceFolder}/app.db", { ...context, workspaceFolder: "C:\\src\\shop" }),
+      "sqlite:///C:/src/shop/app.db",
+    );
+  });
+
+  it("fails clearly without a folder or with an unset variable", () => {
+    assert.throws(
+      () => expandConnectionVariables("sqlite:///${workspaceFolder}/a.db", { ...context, workspaceFolder: undefined }),
+      (error: unknown) => error instanceof SettingsError && /no folder is open/.test(error.message),
+    );
+    assert.throws(() => expandConnectionVariables("mysql://u@${env:NOPE}/d", context), /environment variable NOPE is not set/);
   });
 });
