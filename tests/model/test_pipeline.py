@@ -1,0 +1,176 @@
+"""Assistant: the pipeline's choices on real completions, through the Backend interface.
+
+Two backends: the tiny model, and ``ScriptedBackend``, a real implementation of the
+Backend protocol that answers with fixed completions. It stands for a model that writes
+garbage (which the tiny model does only by chance) and shows that nothing above the
+interface needs the model in-process."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.fixtures.tiny_model import TINY_PAIRS
+from text2sql.config import Settings
+from text2sql.errors import GenerationCancelled, Text2SQLError
+from text2sql.generate import Activity, Backend
+from text2sql.pipeline import Assistant
+from text2sql.prompt import extract_sql
+
+
+class ScriptedBackend:
+    """A Backend that returns the completions it was given, recording each request."""
+
+    name = "scripted"
+
+    def __init__(self, completions):
+        self.completions = list(completions)
+        self.activity = Activity()
+        self.requests = []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def generate(self, prompt, *, n=1, max_new_tokens=256, on_token=None, cancel=None, prefix=None):
+        with self.activity.track():
+            self.requests.append({"prompt": prompt, "n": n, "max_new_tokens": max_new_tokens, "prefix": prefix})
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("cancelled")
+            if on_token:
+                on_token(self.completions[0])
+            return self.completions[:n]
+
+
+def scripted(*completions):
+    backend = ScriptedBackend(completions)
+    assert isinstance(backend, Backend)
+    return backend, Assistant(backend=backend, settings=Settings())
+
+
+@pytest.mark.parametrize("garbage", ["", "lorem ipsum dolor", ")))(((", "SELECT FROM WHERE;", "\n\n\n"])
+def test_garbage_gives_problems_not_an_exception(garbage, chinook_sqlite_url):
+    _, assistant = scripted(garbage)
+    result = assistant.generate("How many albums are there?", chinook_sqlite_url)
+    assert not result.ok
+    assert result.problems and all(p.severity == "error" for p in result.problems)
+    assert result.sql == extract_sql(garbage)  # only what the model wrote, never a stand-in
+
+
+def test_a_write_statement_is_never_chosen_and_never_run(chinook_sqlite_url):
+    _, assistant = scripted("DROP TABLE Album;")
+    result = assistant.generate("remove the albums", chinook_sqlite_url)
+    assert not result.ok and result.sql == "DROP TABLE Album;"
+    assert any(p.code == "not-read-only" for p in result.problems)
+    assert assistant.generate("How many albums are there?", chinook_sqlite_url) is not None
+    import sqlite3
+
+    with sqlite3.connect(chinook_sqlite_url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM Album").fetchone()[0] == 347
+
+
+def test_the_first_candidate_that_validates_and_runs_wins(chinook_sqlite_url):
+    _, assistant = scripted(
+        "SELECT Nme FROM Artist;",  # unknown column
+        "SELECT Name FROM Artist WHERE ArtistId = 1 + ;",  # syntax
+        "SELECT Name FROM Artist ORDER BY Name LIMIT 3;",
+        "SELECT Title FROM Album;",
+    )
+    result = assistant.generate("three artists", chinook_sqlite_url, n=4)
+    assert result.sql == "SELECT Name FROM Artist ORDER BY Name LIMIT 3;"
+    assert result.ok and result.problems == []
+    assert [c.ok for c in result.candidates] == [False, False, True, True]
+
+
+def test_execution_failures_count_as_problems(chinook_sqlite_url):
+    # Valid against the schema, refused by SQLite at run time (titles are not JSON).
+    _, assistant = scripted("SELECT json_extract(Title, '$.a') FROM Album;")
+    result = assistant.generate("something odd", chinook_sqlite_url)
+    assert not result.ok
+    assert [p.code for p in result.problems] == ["execution"]
+    assert not assistant.generate("something odd", chinook_sqlite_url, execute_check=False).problems
+
+
+def test_without_a_valid_candidate_the_one_with_fewest_errors_is_returned(chinook_sqlite_url):
+    _, assistant = scripted("SELECT Nme, Ttle FROM Artist;", "SELECT Nme FROM Artist;")
+    result = assistant.generate("artists", chinook_sqlite_url, n=2)
+    assert result.sql == "SELECT Nme FROM Artist;"
+    assert len(result.problems) == 1 and result.problems[0].code == "unknown-column"
+
+
+def test_duplicate_candidates_are_merged(chinook_sqlite_url):
+    _, assistant = scripted("SELECT Name FROM Artist;\n-- more", "SELECT Name FROM Artist;", "SELECT Title FROM Album;")
+    result = assistant.generate("names", chinook_sqlite_url, n=3)
+    assert [c.sql for c in result.candidates] == ["SELECT Name FROM Artist;", "SELECT Title FROM Album;"]
+
+
+def test_the_backend_gets_the_rendered_prompt_its_schema_prefix_and_a_token_cap(chinook_sqlite_url):
+    from text2sql import prompt
+
+    backend, assistant = scripted("SELECT 1;")
+    assistant.generate("  how   many albums? ", chinook_sqlite_url)
+    request = backend.requests[-1]
+    schema = assistant.schema(chinook_sqlite_url)
+    assert request["prompt"] == prompt.render(schema, "how many albums?")
+    assert request["prompt"].startswith(request["prefix"]) and request["prefix"] == prompt.schema_prefix(schema)
+    assert 96 < request["max_new_tokens"] <= Settings().max_tokens
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_an_empty_question_is_a_clear_error(question):
+    backend, assistant = scripted("SELECT 1;")
+    with pytest.raises(Text2SQLError, match="empty"):
+        assistant.generate(question)
+    assert backend.requests == []
+
+
+def test_settings_supply_the_model_options_and_explicit_arguments_win():
+    settings = Settings(model="/models/m", adapter="none", precision="fp32", device="cpu")
+    assert Assistant(settings=settings).model_options == {
+        "model": "/models/m", "adapter": "none", "precision": "fp32", "device": "cpu"}
+    assert Assistant(model="/other", precision="bf16", settings=settings).model_options["model"] == "/other"
+    assert Assistant(precision="bf16", settings=settings).model_options["precision"] == "bf16"
+
+
+def test_lazy_and_thread_safe_loading(tiny_model_dir):
+    assistant = Assistant(model=str(tiny_model_dir), adapter="none", precision="fp32", settings=Settings())
+    assert not assistant.loaded and assistant.activity is None
+    stages, backends = [], []
+    threads = [threading.Thread(target=lambda: backends.append(assistant.load(progress=lambda *s: stages.append(s))))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(b) for b in backends}) == 1  # one model, loaded once
+    assert len(stages) == 1 and assistant.loaded
+    result = assistant.generate(*TINY_PAIRS[2][:1])
+    assert result.sql == TINY_PAIRS[2][1]
+    assert result.model == assistant.model_name and assistant.activity.finished == 1
+
+
+def test_tiny_model_on_an_unseen_question_returns_a_result(assistant, chinook_sqlite_url):
+    result = assistant.generate("What is the airspeed velocity of an unladen swallow?", chinook_sqlite_url)
+    assert result.candidates
+    assert result.sql in [c.sql for c in result.candidates]  # whatever it is, the model wrote it
+    assert result.ok or result.problems
+
+
+def test_streaming_through_the_assistant(assistant, chinook_sqlite_url):
+    question, sql = TINY_PAIRS[5]
+    pieces = []
+    result = assistant.generate(question, chinook_sqlite_url, on_token=pieces.append)
+    assert "".join(pieces) == result.sql == sql
+
+
+def test_cancelled_generation_through_the_assistant(assistant, chinook_sqlite_url):
+    cancel = threading.Event()
+    before = assistant.activity.snapshot()
+
+    def on_token(_piece):
+        cancel.set()
+
+    with pytest.raises(GenerationCancelled):
+        assistant.generate(TINY_PAIRS[3][0], chinook_sqlite_url, on_token=on_token, cancel=cancel)
+    after = assistant.activity.snapshot()
+    assert after["cancelled"] == before["cancelled"] + 1 and after["running"] == 0
