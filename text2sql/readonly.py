@@ -22,7 +22,11 @@ FORBIDDEN_FUNCTIONS = frozenset(
         "dblink_exec", "dblink_connect", "set_config", "nextval", "setval", "pg_terminate_backend",
         "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_advisory_lock",
         "pg_advisory_xact_lock", "pg_notify", "txid_current", "query_to_xml", "query_to_json",
-        "pg_logical_emit_message", "current_setting",
+        "pg_logical_emit_message", "current_setting", "query_to_xml_and_xmlschema", "query_to_xmlschema",
+        "cursor_to_xml", "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml",
+        "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema",
+        "pg_current_xact_id", "pg_switch_wal", "pg_promote", "pg_import_system_collations",
+        "pg_current_logfile", "loread", "lowrite", "pg_xact_commit_timestamp",
         # MariaDB / MySQL
         "load_file", "sleep", "benchmark", "get_lock", "release_lock", "sys_exec", "sys_eval",
         # SQLite
@@ -32,9 +36,24 @@ FORBIDDEN_FUNCTIONS = frozenset(
         "read_json_objects", "read_ndjson", "read_ndjson_auto", "read_text", "read_blob", "glob",
         "sniff_csv", "parquet_metadata", "parquet_schema", "iceberg_scan", "delta_scan",
         "sqlite_scan", "sqlite_attach", "postgres_scan", "postgres_attach", "mysql_scan",
-        "query", "query_table", "getenv", "read_xlsx", "st_read",
+        "query", "query_table", "getenv", "read_xlsx", "st_read", "duckdb_secrets", "which_secret",
+        "json_execute_serialized_sql", "load_aws_credentials", "http_get", "http_post", "st_read_meta",
     }
 )
+
+# Whole families: PostgreSQL large objects, adminpack files, replication, backups, stats
+# resets and locks; dblink; DuckDB readers and scanners of files, lakes and other databases.
+FORBIDDEN_PREFIXES = (
+    "lo_", "dblink", "pg_file_", "pg_ls_", "pg_read_", "pg_stat_reset", "pg_create_", "pg_drop_",
+    "pg_replication_", "pg_logical_", "pg_wal_", "pg_backup_", "pg_start_backup", "pg_stop_backup",
+    "pg_advisory", "pg_try_advisory", "pg_sleep", "pg_terminate", "pg_cancel",
+    "read_", "parquet_", "iceberg_", "delta_", "postgres_", "mysql_", "sqlite_scan", "sqlite_attach",
+)
+
+
+def forbidden(name: str | None) -> bool:
+    """True for a function name on the refused list (exactly or by family prefix)."""
+    return bool(name) and (name in FORBIDDEN_FUNCTIONS or name.startswith(FORBIDDEN_PREFIXES))
 
 
 def _function_name(node) -> str | None:
@@ -43,9 +62,8 @@ def _function_name(node) -> str | None:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     if isinstance(node, exp.Func):
-        names = {node.sql_name().lower(), node.key.lower()}
-        hit = names & FORBIDDEN_FUNCTIONS
-        return next(iter(hit)) if hit else node.sql_name().lower()
+        names = (node.sql_name().lower(), node.key.lower())
+        return next((n for n in names if forbidden(n)), names[0])
     return None
 
 
@@ -71,25 +89,69 @@ def _forbidden_node(node) -> str | None:
         keyword = node.key.upper() if not isinstance(node, exp.Command) else str(node.this).upper()
         return f"{keyword} is not a read-only query"
     name = _function_name(node)
-    if name and name in FORBIDDEN_FUNCTIONS:
+    if forbidden(name):
         return f"function {name}() is not allowed (files, programs, servers, settings or sleep)"
     if isinstance(node, exp.Table) and isinstance(node.this, (exp.Anonymous, exp.Func)):
         fname = _function_name(node.this)
-        if fname in FORBIDDEN_FUNCTIONS:
+        if forbidden(fname):
             return f"table function {fname}() is not allowed"
     return None
 
 
-def _file_table(sql: str, node) -> str | None:
-    """DuckDB reads a file for ``FROM 'path.csv'``: a table named by a string literal."""
+_FILE_EXTENSIONS = frozenset(
+    "csv tsv txt json jsonl ndjson parquet xlsx arrow feather ipc avro orc gz zst db duckdb sqlite sqlite3".split()
+)
+
+
+def _file_table(sql: str, node, dialect: str | None) -> str | None:
+    """A table reference the database would read as a file: a string literal
+    (``FROM 'path.csv'``), a path, and in DuckDB (which reads ``FROM data.csv`` and
+    ``FROM "data.csv"`` as files) a name with a dot or a file extension."""
     from sqlglot import exp
 
-    if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
-        start = (node.this.meta or {}).get("start")
-        name = node.this.name
-        if (start is not None and sql[start : start + 1] == "'") or "/" in name or "\\" in name:
-            return f"reading a file as a table ({name!r}) is not allowed"
+    if not (isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier)):
+        return None
+    start = (node.this.meta or {}).get("start")
+    parts = [p for p in (node.catalog, node.db, node.name) if p]
+    shown = ".".join(parts)
+    if (start is not None and sql[start : start + 1] == "'") or any(c in shown for c in "/\\"):
+        return f"reading a file as a table ({shown!r}) is not allowed"
+    if dialect == "duckdb" and (
+        any(c in p for p in parts for c in ".:*?") or (len(parts) > 1 and node.name.lower() in _FILE_EXTENSIONS)
+    ):
+        return f"{shown!r} would be read as a file by DuckDB; only tables of the database can be queried"
     return None
+
+
+def _executable_comments(sql: str, dialect: str | None) -> int | None:
+    """Offset of a MySQL/MariaDB executable comment (``/*! ... */``, ``/*M! ... */``):
+    sqlglot reads it as a comment, the server runs what is inside. Searched only between
+    tokens, so the same text inside a string literal is harmless."""
+    import re
+
+    import sqlglot
+
+    marker = re.compile(r"/\*M?!", re.IGNORECASE)
+    previous_end = 0
+    for token in sqlglot.tokenize(sql, read=dialect):
+        found = marker.search(sql, previous_end, token.start)
+        if found:
+            return found.start()
+        previous_end = token.end + 1
+    found = marker.search(sql, previous_end)
+    return found.start() if found else None
+
+
+def _statement_word(statement, dialect: str | None) -> str:
+    """The keyword that starts a statement (for messages): DELETE, PRAGMA, LISTEN, ..."""
+    from sqlglot import exp
+
+    if isinstance(statement, exp.Command):
+        return str(statement.this).upper()
+    try:
+        return (statement.sql(dialect=dialect).split() or [statement.key])[0].upper()
+    except Exception:
+        return statement.key.upper()
 
 
 def policy_problems(sql: str, statements, dialect: str | None) -> list[Problem]:
@@ -100,12 +162,19 @@ def policy_problems(sql: str, statements, dialect: str | None) -> list[Problem]:
 
     whole = Problem("", "not-read-only", 1, 1, sql.count("\n") + 1, len(sql.rsplit("\n", 1)[-1]) + 1)
     problems = []
+    comment_at = _executable_comments(sql, dialect)
+    if comment_at is not None:
+        from text2sql.validate import span_problem
+
+        end = sql.find("*/", comment_at)
+        problems.append(span_problem(sql, comment_at, end + 2 if end >= 0 else len(sql),
+                                     "executable comments (/*! ... */) are not allowed", "not-read-only"))
     if len(statements) > 1:
         problems.append(Problem("only one statement is allowed", "not-read-only", whole.line, whole.column,
                                 whole.end_line, whole.end_column))
     for statement in statements:
         if not isinstance(statement, (exp.Query, exp.Values)):
-            what = statement.key.upper() if not isinstance(statement, exp.Command) else str(statement.this).upper()
+            what = _statement_word(statement, dialect)
             problems.append(Problem(f"{what} is not a read-only query", "not-read-only", whole.line, whole.column,
                                     whole.end_line, whole.end_column))
             continue
@@ -113,10 +182,11 @@ def policy_problems(sql: str, statements, dialect: str | None) -> list[Problem]:
             problems.append(Problem("incomplete query: nothing is selected", "syntax", 1, 1, whole.end_line, whole.end_column))
             continue
         for node in statement.walk():
-            reason = _forbidden_node(node) or _file_table(sql, node)
+            reason = _forbidden_node(node) or _file_table(sql, node, dialect)
             if reason:
-                p = _node_problem(sql, node, reason, "not-read-only")
-                if p.line == 1 and p.column == 1 and not getattr(node, "meta", None):
+                target = node.this if isinstance(node, exp.Table) and isinstance(node.this, exp.Expression) else node
+                p = _node_problem(sql, target, reason, "not-read-only")
+                if p.line == 1 and p.column == 1 and not getattr(target, "meta", None):
                     p = Problem(reason, "not-read-only", whole.line, whole.column, whole.end_line, whole.end_column)
                 problems.append(p)
                 break
