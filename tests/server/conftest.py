@@ -1,21 +1,21 @@
 """Start the real language server (``python -m text2sql.server``) as a subprocess and
 drive it over stdio with pytest-lsp's client.
 
-``start_server`` is a factory: each test (or module) decides the environment (the tiny
-model's user config from ``tiny_config``), the client capabilities and the
-``initializationOptions``. Every server started is shut down (shutdown + exit) after
-its test, and its exit is checked.
+``start``/``stop`` and ``running_server`` let each test (or module fixture) decide the
+environment (the tiny model's user config from ``tiny_config``: tests never load the real
+model), the client capabilities and the ``initializationOptions``. Every server is shut
+down (shutdown + exit) in the event loop that started it, and its clean exit is checked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from concurrent.futures import Future
 
-import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -93,24 +93,23 @@ async def start(env: dict | None = None, options: dict | None = None, caps=None,
 
 
 async def stop(client: LanguageClient) -> None:
+    """shutdown + exit, and check the server exits cleanly; never hang on a stuck server."""
     try:
-        await client.shutdown_session()
-        if client._server is not None:
-            assert client._server.returncode == 0, f"server exited with {client._server.returncode}"
+        assert client.error is None, f"the client saw a protocol error from the server: {client.error}"
+        await asyncio.wait_for(client.shutdown_session(), timeout=60)
+        assert client._server.returncode == 0, f"server exited with {client._server.returncode}"
     finally:
+        if client._server is not None and client._server.returncode is None:
+            client._server.kill()
         await client.stop()
 
 
-@pytest_asyncio.fixture
-async def start_server():
-    """``await start_server(env=..., options=..., caps=...)`` -> an initialized client."""
-    clients: list[LanguageClient] = []
-
-    async def factory(**kwargs) -> LanguageClient:
-        client = await start(**kwargs)
-        clients.append(client)
-        return client
-
-    yield factory
-    for client in clients:
+@contextlib.asynccontextmanager
+async def running_server(**kwargs):
+    """``async with running_server(env=..., options=..., caps=...) as client:`` — started,
+    initialized, and shut down in the test's own event loop."""
+    client = await start(**kwargs)
+    try:
+        yield client
+    finally:
         await stop(client)
