@@ -1,17 +1,17 @@
-"""The ``%%text2sql`` cell magic and ``%text2sql_connect``.
+"""The ``%%text2sql`` cell magic and the ``%text2sql_connect`` line magic.
 
-Arguments are parsed with IPython's ``magic_arguments`` (jupysql style); every user error
-is a ``UsageError`` with one clear line, so the kernel never dies. Generation runs in a
-worker thread: a kernel interrupt (Ctrl-C / "Interrupt") sets the cancel event, waits for
-the worker to stop, and leaves the kernel ready for the next cell.
+Arguments are parsed with IPython's ``magic_arguments`` (jupysql style). Every user error
+(no connection, a bad URL, a database that is down, an empty cell, SQL the validator
+refuses) is a ``UsageError`` with one clear, password-free line: IPython prints it without
+a traceback and the kernel carries on. The model's SQL is shown first, highlighted in
+Jupyter and plain in a terminal, so a refusal can always be read next to what was refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
-import sys
-import threading
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -19,199 +19,224 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from text2sql.kernel_magic.settings import Text2SQL
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_assistants: dict[tuple, object] = {}  # one model per kernel and model configuration
-_assistants_lock = threading.Lock()
+# {name} is filled from the notebook; {{ and }} are literal braces.
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _user_error(err: Exception) -> UsageError:
-    from text2sql.db import redact
+@contextlib.contextmanager
+def user_errors():
+    """Turn text2sql's user errors (and stray driver errors) into one-line UsageErrors."""
+    import sqlalchemy
 
-    return UsageError(redact(str(err)))
+    from text2sql.db import describe_error, redact
+    from text2sql.errors import Text2SQLError
 
-
-def jupysql_url() -> str | None:
-    """The URL of JupySQL's active ``%sql`` connection, only if JupySQL is already loaded
-    (it is never imported here: it sends telemetry)."""
-    if "sql.connection" not in sys.modules:
-        return None
     try:
-        manager = sys.modules["sql.connection"].ConnectionManager
-        current = getattr(manager, "current", None)
-        url = getattr(current, "url", None) or getattr(getattr(current, "_engine", None), "url", None)
-        if url is None:
-            return None
-        return url.render_as_string(hide_password=False) if hasattr(url, "render_as_string") else str(url)
-    except Exception:
-        return None
+        yield
+    except UsageError:
+        raise
+    except Text2SQLError as err:
+        raise UsageError(redact(str(err))) from None
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        raise UsageError(f"database error: {describe_error(err)}") from None
 
 
-def assistant_for(settings):
-    """The kernel's Assistant for these model settings (loaded once, with a progress bar)."""
-    from text2sql.pipeline import Assistant
+def fill_placeholders(cell: str, namespace: dict) -> str:
+    """The question with each ``{name}`` replaced by ``str(namespace[name])``."""
 
-    key = (settings.model, settings.adapter, settings.precision, settings.device)
-    with _assistants_lock:
-        if key not in _assistants:
-            _assistants[key] = Assistant(model=settings.model, adapter=settings.adapter,
-                                         precision=settings.precision, device=settings.device, settings=settings)
-        assistant = _assistants[key]
-        assistant.settings = settings  # connections named since the model was loaded
-        return assistant
+    def sub(match):
+        if match.group(0) in ("{{", "}}"):
+            return match.group(0)[0]
+        name = match.group(1)
+        if name not in namespace:
+            raise UsageError(f"{{{name}}} in the question is not a variable in this notebook "
+                             "(write {{ and }} for literal braces)")
+        return str(namespace[name])
+
+    return _PLACEHOLDER.sub(sub, cell)
+
+
+def refusal(result) -> str:
+    """Why the model's SQL is not run, in one line."""
+    errors = [p for p in result.problems if p.severity == "error"]
+    first = errors[0]
+    if first.code == "not-read-only":
+        return f"refused, nothing was run: the model wrote a statement that is not read-only ({first.message})"
+    if first.code == "excluded":
+        return f"refused, nothing was run: the model's SQL touches an excluded object ({first.message})"
+    if first.code == "empty":
+        return "the model wrote no SQL for this question; try rephrasing it"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"the model's SQL is not valid, nothing was run: {first}{more}"
 
 
 @magics_class
 class Text2SQLMagics(Magics):
+    """``%text2sql_connect`` and ``%%text2sql``; settings live in ``self.options``."""
+
     def __init__(self, shell):
         super().__init__(shell)
         self.options = Text2SQL(parent=shell)
-        if self.options not in shell.configurables:
-            shell.configurables.append(self.options)  # %config Text2SQL.model = ...
-        self.connection: str | None = None  # a connection name or URL
+        shell.configurables.append(self.options)  # %config Text2SQL.model = ...
+        self.connection: str | None = None  # set by %text2sql_connect: a name or URL
+        #: Callables given each piece of SQL as the model writes it, in the kernel's main
+        #: thread (the live display in Jupyter is one of them).
+        self.token_listeners: list = []
 
-    # -- connections ---------------------------------------------------------------
-    @line_magic
-    @magic_arguments()
-    @argument("--name", help="remember the URL under this name for --db NAME")
-    @argument("target", help="a SQLAlchemy URL, or a connection name from the config")
-    def text2sql_connect(self, line):
-        """Set the database that ``%%text2sql`` cells use by default."""
-        args = parse_argstring(self.text2sql_connect, line)
-        target = args.target.strip()
-        if args.name:
-            connections = dict(self.options.connections)
-            connections[args.name] = target
-            self.options.connections = connections
-            target = args.name
+    @staticmethod
+    def _parse(func, line: str):
         try:
-            from text2sql.config import resolve_connection
-            from text2sql.db import check_connection, create_engine, display_url
-
-            conn = resolve_connection(target, self.options.settings())
-            engine = create_engine(conn.url)
-            try:
-                check_connection(engine)
-            finally:
-                engine.dispose()
-        except Exception as err:
-            raise _user_error(err) from None
-        self.connection = target
-        print(f"text2sql: connected to {display_url(conn.url)}")
-
-    # -- the cell magic ------------------------------------------------------------------
-    @cell_magic
-    @magic_arguments()
-    @argument("--db", help="a SQLAlchemy URL or connection name (default: %%text2sql_connect, "
-              "JupySQL's %%sql connection, the configured default, else the Chinook demo)")
-    @argument("--run", action=argparse.BooleanOptionalAction, default=True, help="execute the SQL (default) or not")
-    @argument("--limit", type=int, help="maximum rows to fetch")
-    @argument("-o", "--out", metavar="VAR", help="store the DataFrame in this variable")
-    @argument("--insert", action="store_true", help="put the SQL into the next cell")
-    @argument("--explain", action="store_true", help="show the database's plan instead of running")
-    def text2sql(self, line, cell):
-        """Write SQL for the question in the cell; check it, and run it read-only."""
-        args = parse_argstring(self.text2sql, line)
-        question = self._fill_placeholders(cell)
-        if not question.strip():
-            raise UsageError("the cell is empty: write a question, e.g. 'top 5 customers by total spent'")
-        try:
-            settings = self.options.settings(explicit={"row_limit": args.limit})
-            target = args.db or self.connection or jupysql_url() or settings.connection
-            from text2sql.config import resolve_connection
-
-            conn = resolve_connection(target, settings)
-            result = self._generate(settings, question, target)
+            return parse_argstring(func, line)
         except UsageError:
             raise
-        except Exception as err:
-            from text2sql.errors import Text2SQLError
+        except (SystemExit, ValueError) as err:  # argparse's own exits, quoting errors
+            raise UsageError(f"bad arguments {line.strip()!r}: {err}") from None
 
-            if isinstance(err, Text2SQLError):
-                raise _user_error(err) from None
-            raise
+    # -- %text2sql_connect ---------------------------------------------------------------
+
+    @line_magic
+    @magic_arguments()
+    @argument("--name", help="also remember the database under this name, for --db NAME")
+    @argument("target", help="a SQLAlchemy URL, or the name of a connection from the config")
+    def text2sql_connect(self, line):
+        """Choose the database that ``%%text2sql`` cells use (and re-read its schema)."""
+        from text2sql.kernel_magic.connections import ensure_reachable
+        from text2sql.kernel_magic.generation import assistant_for
+
+        args = self._parse(self.text2sql_connect, line)
+        target = args.target.strip()
+        name = (args.name or "").strip()
+        if args.name is not None and (not name or "://" in name or name.startswith("sqlite:")):
+            raise UsageError(f"--name {args.name!r} is not a usable connection name (try e.g. --name shop)")
+        with user_errors():
+            from text2sql.db import display_url
+
+            settings = self.options.settings()
+            assistant = assistant_for(settings)
+            engine, conn = assistant.engine(target)
+            try:
+                ensure_reachable(engine)
+                schema = assistant.schema(target, refresh=True)
+            finally:
+                engine.dispose()
+        if name:  # remembered as typed (a URL, or the named connection's config): never expanded
+            connections = dict(self.options.connections)
+            connections[name] = settings.connections.get(target, target)
+            self.options.connections = connections
+            target = name
+        self.connection = target
+        print(f"text2sql: connected to {display_url(conn.url)} ({len(schema.tables)} tables)"
+              + (f" as {name!r}" if name else ""))
+
+    # -- %%text2sql -----------------------------------------------------------------------
+
+    @cell_magic
+    @magic_arguments()
+    @argument("--db", metavar="URL|NAME", help="the database for this cell (default: %%text2sql_connect, "
+              "then JupySQL's %%sql connection, then the configured connection, then the Chinook demo)")
+    @argument("--run", action=argparse.BooleanOptionalAction, default=True,
+              help="run the SQL read-only and return a DataFrame (default), or only show it")
+    @argument("--limit", type=int, metavar="N", help="fetch at most N rows")
+    @argument("-o", "--out", metavar="VAR", help="store the DataFrame (with --no-run: the SQL) in VAR")
+    @argument("--insert", action="store_true", help="put the SQL into a new cell below")
+    @argument("--explain", action="store_true", help="show the database's plan instead of running")
+    def text2sql(self, line, cell):
+        """Write SQL for the question in the cell, check it, and run it read-only."""
+        args = self._parse(self.text2sql, line)
+        if args.limit is not None and args.limit < 1:
+            raise UsageError(f"--limit must be a positive number of rows, not {args.limit}")
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"-o {args.out!r} is not a Python variable name")
+        question = fill_placeholders(cell or "", self.shell.user_ns)
+        if not question.strip():
+            raise UsageError("the cell is empty: write a question below %%text2sql, "
+                             "e.g. 'top 5 customers by total spent'")
+        with user_errors():
+            from text2sql.kernel_magic.connections import choose_target, ensure_reachable
+            from text2sql.kernel_magic.generation import assistant_for
+
+            settings = self.options.settings(explicit={"row_limit": args.limit})
+            target = choose_target(args.db, self.connection, settings)
+            assistant = assistant_for(settings)
+            engine, conn = assistant.engine(target)
+            try:
+                ensure_reachable(engine)
+                return self._answer(args, assistant, engine, conn, target, question, settings)
+            finally:
+                engine.dispose()  # no idle connection (nor DuckDB file lock) between cells
+
+    def _answer(self, args, assistant, engine, conn, target, question, settings):
+        from IPython.display import display
+
+        from text2sql.db import display_url
+        from text2sql.kernel_magic.display import GeneratedSQL
+
+        result = self._generate(assistant, question, target, settings)
         if result is None:
-            return None  # interrupted
-        from text2sql.kernel_magic.display import show_result
-
-        show_result(self.shell, result)
-        if result.problems:
-            raise UsageError(f"the model's SQL is not valid: {result.problems[0]}")
+            return None
+        shown = GeneratedSQL.of(result, display_url(conn.url))
+        if self._live is not None:
+            self._live.finish(shown)
+        else:
+            display(shown)
+        if not result.ok:
+            raise UsageError(refusal(result))
         if args.insert:
             self.shell.set_next_input(result.sql, replace=False)
+        schema = assistant.schema(target)
+        timeout = conn.timeout_s or settings.timeout_s
         if args.explain:
-            return self._explain(conn, result.sql, settings)
-        if not args.run:
+            from text2sql.execute import explain
+            from text2sql.kernel_magic.display import Plan
+
+            display(Plan(explain(engine, result.sql, schema=schema, timeout_s=timeout).plan))
             return None
-        frame = self._run(conn, result.sql, settings)
+        if not args.run:
+            if args.out:
+                self.shell.user_ns[args.out] = result.sql
+            return None
+        from text2sql.execute import run
+
+        limit = args.limit or conn.row_limit or settings.row_limit
+        rows = run(engine, result.sql, schema=schema, limit=limit, timeout_s=timeout)
+        for note in rows.notes:
+            print(f"text2sql: {note}")
+        if rows.truncated:
+            print(f"text2sql: showing the first {len(rows.rows)} rows (--limit N to change)")
+        try:
+            frame = rows.to_pandas()
+        except ImportError:
+            raise UsageError("pandas is needed to show results: pip install 'text2sql[notebook]'") from None
         if args.out:
             self.shell.user_ns[args.out] = frame
         return frame
 
-    def _fill_placeholders(self, cell: str) -> str:
-        def sub(match):
-            name = match.group(1)
-            if name not in self.shell.user_ns:
-                raise UsageError(f"{{{name}}} in the question is not a variable in this notebook")
-            return str(self.shell.user_ns[name])
+    _live = None  # the live display of the cell being answered (Jupyter only)
 
-        return _PLACEHOLDER.sub(sub, cell)
+    def _generate(self, assistant, question, target, settings):
+        """The model's Result, or None when the user interrupted (loading or writing)."""
+        from text2sql.kernel_magic.display import LiveSQL, in_kernel
+        from text2sql.kernel_magic.generation import Cancelled, generate_interruptibly
 
-    def _generate(self, settings, question: str, target):
-        """Generate in a worker thread so that an interrupt cancels cleanly."""
-        assistant = assistant_for(settings)
-        assistant.load()
-        cancel = threading.Event()
-        outcome: dict = {}
-
-        def work():
+        self._live = None
+        if not assistant.loaded:
             try:
-                outcome["result"] = assistant.generate(question, target, n=settings.n_candidates, cancel=cancel)
-            except BaseException as err:  # handed to the kernel thread below
-                outcome["error"] = err
+                assistant.load(progress=True)  # once per kernel: a tqdm.auto bar
+            except KeyboardInterrupt:
+                print("text2sql: model loading cancelled")
+                return None
+        self._live = LiveSQL() if in_kernel(self.shell) else None
+        listeners = list(self.token_listeners) + ([self._live] if self._live is not None else [])
 
-        worker = threading.Thread(target=work, name="text2sql-generate", daemon=True)
-        worker.start()
+        def on_piece(piece: str) -> None:
+            for listener in listeners:
+                listener(piece)
+
         try:
-            while worker.is_alive():
-                worker.join(0.05)
-        except KeyboardInterrupt:
-            cancel.set()
-            worker.join()
+            return generate_interruptibly(assistant, question, target, n=settings.n_candidates,
+                                          on_piece=on_piece if listeners else None)
+        except Cancelled:
+            if self._live is not None:
+                self._live.finish(None)
             print("text2sql: generation cancelled")
             return None
-        if "error" in outcome:
-            from text2sql.errors import GenerationCancelled
-
-            if isinstance(outcome["error"], GenerationCancelled):
-                print("text2sql: generation cancelled")
-                return None
-            raise outcome["error"]
-        return outcome["result"]
-
-    def _run(self, conn, sql: str, settings):
-        from text2sql.execute import run
-        from text2sql.schema import introspect
-
-        try:
-            schema = introspect(conn.url, samples=0, exclude=conn.exclude)
-            result = run(conn.url, sql, schema=schema, limit=conn.row_limit or settings.row_limit,
-                         timeout_s=conn.timeout_s or settings.timeout_s)
-        except Exception as err:
-            from text2sql.errors import Text2SQLError
-
-            if isinstance(err, Text2SQLError):
-                raise _user_error(err) from None
-            raise
-        if result.truncated:
-            print(f"text2sql: showing the first {len(result.rows)} rows (--limit to change)")
-        return result.to_pandas()
-
-    def _explain(self, conn, sql: str, settings):
-        from text2sql.execute import explain
-
-        try:
-            plan = explain(conn.url, sql, timeout_s=conn.timeout_s or settings.timeout_s)
-        except Exception as err:
-            raise _user_error(err) from None
-        print("\n".join(" | ".join(str(v) for v in row) for row in plan.rows))
-        return None

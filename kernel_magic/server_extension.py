@@ -23,7 +23,8 @@ from tornado import web
 
 from text2sql.kernel_magic.settings import Text2SQL
 
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="text2sql")
+# Generation is serialized by the model itself; schema reads may run beside it.
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="text2sql")
 
 
 class _Base(APIHandler):
@@ -36,13 +37,18 @@ class _Base(APIHandler):
             raise web.HTTPError(400, "'connection' must be the name of a configured connection")
         if "://" in name or name.startswith("sqlite:"):
             raise web.HTTPError(400, "raw database URLs are refused; use a connection name configured for the server")
-        settings = self.options.settings()
-        if name not in settings.connections:
-            known = ", ".join(sorted(settings.connections)) or "none configured"
-            raise web.HTTPError(400, f"unknown connection {name!r} (known: {known})")
         from text2sql.config import resolve_connection
+        from text2sql.db import redact
+        from text2sql.errors import Text2SQLError
 
-        return settings, resolve_connection(name, settings)
+        try:
+            settings = self.options.settings()
+            if name not in settings.connections:
+                known = ", ".join(sorted(settings.connections)) or "none configured"
+                raise web.HTTPError(400, f"unknown connection {name!r} (known: {known})")
+            return settings, resolve_connection(name, settings)
+        except Text2SQLError as err:  # the server's own configuration is wrong
+            raise web.HTTPError(500, f"text2sql is misconfigured on this server: {redact(err)}") from None
 
     def write_error(self, status_code, **kwargs):
         self.set_header("Content-Type", "application/json")
@@ -53,13 +59,16 @@ class _Base(APIHandler):
         self.finish(json.dumps({"error": reason, "status": status_code}))
 
     async def _in_thread(self, fn, *args):
-        from text2sql.errors import Text2SQLError
+        from text2sql.db import redact
+        from text2sql.errors import ConnectionFailed, ModelError, Text2SQLError
 
         try:
             return await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+        except ConnectionFailed as err:  # the database is down: not the request's fault
+            raise web.HTTPError(503, redact(str(err))) from None
+        except ModelError as err:  # the server's model is missing or broken
+            raise web.HTTPError(500, redact(str(err))) from None
         except Text2SQLError as err:
-            from text2sql.db import redact
-
             raise web.HTTPError(400, redact(str(err))) from None
 
 
@@ -75,7 +84,7 @@ class GenerateHandler(_Base):
         settings, conn = self._connection(body.get("connection"))
 
         def generate():
-            from text2sql.kernel_magic.magic import assistant_for
+            from text2sql.kernel_magic.generation import assistant_for
 
             assistant = assistant_for(settings)
             assistant.load()

@@ -36,9 +36,4 @@ class Text2SQL(Configurable):
         """Merged text2sql Settings: explicit > these traits > config file > defaults."""
         from text2sql.config import load_settings
 
-        client = self.client_layer()
-        if client.get("connections"):
-            from text2sql.config import read_config_file
-
-            client["connections"] = {**read_config_file().get("connections", {}), **client["connections"]}
-        return load_settings(client=client, explicit=explicit)
+        return load_settings(client=self.client_layer(), explicit=explicit)  # connections merge by name
