@@ -91,6 +91,7 @@ BYPASSES: dict[str, list[tuple[str, str]]] = {
         ("SELECT * FROM read_parquet('/tmp/any.parquet')", "external access|disabled"),
         ("SELECT * FROM glob('/etc/*')", "external access|disabled"),
         ("SELECT * FROM sniff_csv('/etc/passwd')", "external access|disabled"),
+        ("SELECT * FROM duckdb_secrets()", "disabled by configuration"),
         ("SELECT * FROM '/etc/hostname'", "Table with name /etc/hostname does not exist"),  # no file scan
         ("SELECT * FROM read_csv('https://example.com/data.csv')", "external access|disabled"),
         ("INSTALL httpfs", "external access|disabled|locked"),
@@ -371,6 +372,17 @@ def test_the_read_only_transaction_refuses_writes_even_for_the_owner(reader_urls
         with pytest.raises(QueryFailed, match="(?i)read-only transaction|READ ONLY"):
             _execute_read_only(admin, sql)
     assert _fingerprint(db, admin) == before
+
+
+def test_the_owner_cannot_leave_the_read_only_transaction(reader_urls):
+    """Sent as one simple-protocol string, this deleted every artist despite BEGIN READ ONLY."""
+    admin = _admin(reader_urls["postgres"])
+    before = _fingerprint("postgres", admin)
+    for sql in ('COMMIT; BEGIN READ WRITE; DELETE FROM "Artist"; COMMIT',
+                'COMMIT; SET default_transaction_read_only = off; DELETE FROM "Artist"'):
+        with pytest.raises(QueryFailed, match="multiple commands"):
+            _execute_read_only(admin, sql)
+    assert _fingerprint("postgres", admin) == before
 
 
 @pytest.mark.parametrize("db", ["sqlite", "duckdb", "postgres", "mariadb"])
