@@ -215,7 +215,6 @@ def _column_problems(sql: str, scope, sources: dict[str, _Source], schema: Schem
     problems = []
     select = scope.expression if isinstance(scope.expression, exp.Select) else None
     aliases = {s.alias.lower() for s in getattr(scope.expression, "selects", []) if isinstance(s, exp.Alias)}
-    output_names = {n.lower() for n in getattr(scope.expression, "named_selects", []) if n}
     joins = select.args.get("joins") or [] if select is not None else []
     natural = any(j.method.upper() == "NATURAL" for j in joins)
     using = {u.name.lower() for j in joins for u in (j.args.get("using") or [])}
@@ -253,8 +252,8 @@ def _column_problems(sql: str, scope, sources: dict[str, _Source], schema: Schem
                                               "excluded"))
                 continue
             problems.append(_match_column(sql, column, list(sources.values()), schema, folding))
-        elif len(holders) > 1 and not natural and name.lower() not in using | aliases and not (
-                name.lower() in output_names and column.find_ancestor(exp.Order, exp.Group, exp.Having)):
+        elif len(holders) > 1 and not natural and name.lower() not in using | aliases:
+            # (sqlglot's scope leaves out ORDER BY names that match an output column)
             msg = f"column {name} is ambiguous (in {', '.join(holders)}); qualify it"
             problems.append(_node_problem(sql, column.this, msg, "ambiguous-column"))
         else:

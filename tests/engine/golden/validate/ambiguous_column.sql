@@ -1,0 +1,2 @@
+SELECT ArtistId, Title
+FROM Album AS al JOIN Artist AS ar ON al.ArtistId = ar.ArtistId

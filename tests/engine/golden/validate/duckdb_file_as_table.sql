@@ -1,0 +1,2 @@
+-- dialect: duckdb
+SELECT * FROM "secrets.csv"

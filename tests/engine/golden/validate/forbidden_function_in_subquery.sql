@@ -1,0 +1,2 @@
+SELECT Name FROM Artist
+WHERE Name = (SELECT pg_sleep(10))

@@ -1,0 +1,2 @@
+-- dialect: mysql
+SELECT Name FROM Artist /*! , LOAD_FILE('/etc/passwd') */

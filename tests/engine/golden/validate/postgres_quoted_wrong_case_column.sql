@@ -1,0 +1,2 @@
+-- dialect: postgres
+SELECT "name" FROM "Artist"

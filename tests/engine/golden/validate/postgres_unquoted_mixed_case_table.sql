@@ -1,0 +1,2 @@
+-- dialect: postgres
+SELECT "Name" FROM Artist

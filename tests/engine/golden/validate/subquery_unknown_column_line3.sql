@@ -1,0 +1,3 @@
+SELECT Name
+FROM Track
+WHERE GenreId IN (SELECT GenreId FROM Genre WHERE Nme = 'Rock')
