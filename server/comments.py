@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from text2sql.server.positions import TextPosition, line_starts, split_lines
-from text2sql.server.sqltext import BLOCK_COMMENT, LINE_COMMENT, Span, scan
+from text2sql.server.sqltext import BLOCK_COMMENT, LINE_COMMENT, scan
 
 _DIRECTIVE = re.compile(r"^\s*text2sql\s*:", re.IGNORECASE)
 # "key: value" lines that describe a file rather than ask something.

@@ -34,7 +34,7 @@ def register(ls: Text2SQLServer) -> None:
     @ls.feature(types.INITIALIZED)
     def initialized(ls: Text2SQLServer, params: types.InitializedParams) -> None:
         ls.bind_loop()
-        _report_problems(ls, getattr(ls, "initial_problems", []))
+        _report_problems(ls, ls.initial_problems)
         log.info("settings: %s", describe(ls.settings, _redact))
         warm_schema(ls)
         start_model_load(ls)
@@ -57,6 +57,8 @@ def register(ls: Text2SQLServer) -> None:
         task = ls.diagnostic_tasks.pop(uri, None)
         if task is not None:
             task.cancel()
+        if not ls.client_supports("text_document.diagnostic"):  # pushed ones would linger
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
 def preload_engine() -> None:

@@ -51,6 +51,7 @@ class Text2SQLServer(LanguageServer):
             protocol_cls=Text2SQLProtocol,
         )
         self.settings = ServerSettings()
+        self.initial_problems: list[str] = []  # settings problems found at initialize
         self.model_state = NOT_LOADED
         self.model_error: str | None = None
         self.model_name: str | None = None
