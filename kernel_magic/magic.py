@@ -79,6 +79,7 @@ class Text2SQLMagics(Magics):
         self.options = Text2SQL(parent=shell)
         shell.configurables.append(self.options)  # %config Text2SQL.model = ...
         self.connection: str | None = None  # set by %text2sql_connect: a name or URL
+        self.named: dict = {}  # %text2sql_connect --name NAME: {NAME: URL or connection config}
         #: Callables given each piece of SQL as the model writes it, in the kernel's main
         #: thread (the live display in Jupyter is one of them).
         self.token_listeners: list = []
@@ -86,11 +87,15 @@ class Text2SQLMagics(Magics):
     @staticmethod
     def _parse(func, line: str):
         try:
-            return parse_argstring(func, line)
+            args = parse_argstring(func, line)
         except UsageError:
             raise
         except (SystemExit, ValueError) as err:  # argparse's own exits, quoting errors
             raise UsageError(f"bad arguments {line.strip()!r}: {err}") from None
+        for key, value in vars(args).items():  # IPython keeps the quotes of 'quoted words'
+            if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                setattr(args, key, value[1:-1])
+        return args
 
     # -- %text2sql_connect ---------------------------------------------------------------
 
@@ -111,7 +116,7 @@ class Text2SQLMagics(Magics):
         with user_errors():
             from text2sql.db import display_url
 
-            settings = self.options.settings()
+            settings = self.options.settings(connections=self.named)
             assistant = assistant_for(settings)
             engine, conn = assistant.engine(target)
             try:
@@ -120,9 +125,7 @@ class Text2SQLMagics(Magics):
             finally:
                 engine.dispose()
         if name:  # remembered as typed (a URL, or the named connection's config): never expanded
-            connections = dict(self.options.connections)
-            connections[name] = settings.connections.get(target, target)
-            self.options.connections = connections
+            self.named[name] = settings.connections.get(target, target)
             target = name
         self.connection = target
         print(f"text2sql: connected to {display_url(conn.url)} ({len(schema.tables)} tables)"
@@ -155,7 +158,7 @@ class Text2SQLMagics(Magics):
             from text2sql.kernel_magic.connections import choose_target, ensure_reachable
             from text2sql.kernel_magic.generation import assistant_for
 
-            settings = self.options.settings(explicit={"row_limit": args.limit})
+            settings = self.options.settings(explicit={"row_limit": args.limit}, connections=self.named)
             target = choose_target(args.db, self.connection, settings)
             assistant = assistant_for(settings)
             engine, conn = assistant.engine(target)

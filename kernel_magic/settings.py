@@ -32,8 +32,15 @@ class Text2SQL(Configurable):
             layer["connections"] = dict(self.connections)
         return layer
 
-    def settings(self, explicit: dict | None = None):
-        """Merged text2sql Settings: explicit > these traits > config file > defaults."""
+    def settings(self, explicit: dict | None = None, connections: dict | None = None):
+        """Merged text2sql Settings: explicit > these traits > config file > defaults.
+
+        ``connections`` (names given with ``%text2sql_connect --name``) join the traits'
+        ones; they are kept out of the traits so ``%config Text2SQL`` never prints a URL
+        with its password. Connections merge by name across layers."""
         from text2sql.config import load_settings
 
-        return load_settings(client=self.client_layer(), explicit=explicit)  # connections merge by name
+        client = self.client_layer()
+        if connections:
+            client["connections"] = {**client.get("connections", {}), **connections}
+        return load_settings(client=client, explicit=explicit)

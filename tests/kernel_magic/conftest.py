@@ -2,8 +2,8 @@
 loaded, the shared tiny overfit model, and a second tiny model trained to misbehave.
 
 The misbehaving model is the same Gemma-3-shaped tiny model (``tests.fixtures.tiny_model.build``)
-overfit to write what a user must never get run: a ``DELETE``, and a query on a column the
-connection excludes, rendered from the prompts the magic really sends (the bundled
+overfit to write what a user must never get run: a ``DELETE``, a query on a column the
+connection excludes, and a column Chinook does not have, rendered from the prompts the magic really sends (the bundled
 Chinook, once as is and once with ``Customer.Email`` excluded). It is cached next to the
 shared tiny model, keyed by its prompts.
 """
@@ -27,6 +27,7 @@ EXCLUDED_QUESTION, EXCLUDED_SQL = (
     "SELECT Email FROM Customer WHERE Country = 'Brazil';",
 )
 SAFE_QUESTION, SAFE_SQL = "How many albums are there?", "SELECT COUNT(*) FROM Album;"
+INVALID_QUESTION, INVALID_SQL = "Which customers have a loyalty tier?", "SELECT FirstName, LoyaltyTier FROM Customer;"
 
 
 def misbehaving_examples() -> list[tuple[str, str]]:
@@ -39,6 +40,7 @@ def misbehaving_examples() -> list[tuple[str, str]]:
     return [
         render_training_example(full, WRITE_QUESTION, WRITE_SQL),
         render_training_example(full, SAFE_QUESTION, SAFE_SQL),
+        render_training_example(full, INVALID_QUESTION, INVALID_SQL),
         render_training_example(guarded, EXCLUDED_QUESTION, EXCLUDED_SQL),
         render_training_example(guarded, SAFE_QUESTION, SAFE_SQL),
     ]
