@@ -61,24 +61,91 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 3)
 
 
-def _reserved(dialect: str) -> set[str]:
-    from sqlglot.dialects.dialect import Dialect
+# Words that need quotes as table or column names, frozen here (not read from sqlglot at run
+# time, so a library upgrade cannot change the prompt): for each dialect, the words the real
+# engine (SQLite 3, PostgreSQL 16, MariaDB 10/11, DuckDB) refused as an unquoted column or
+# table name in a probe over every keyword sqlglot knows, plus sqlglot's own reserved list
+# for the dialect, plus the words sqlglot cannot read back as a plain name (so text2sql's
+# validator parses what the prompt shows). Other dialects use the PostgreSQL list.
+_RESERVED = {
+    "sqlite": frozenset(
+        "add all alter and any as autoincrement between case cast check collate commit constraint create "
+        "cross current_date current_time current_timestamp current_user default deferrable delete "
+        "describe distinct drop else escape except exists false fetch for foreign from glob grant group "
+        "having if ilike in index inner insert intersect into is isnull join lateral like limit not "
+        "notnull null on or order outer partitioned_by primary qualify references regexp returning revoke "
+        "rlike rollback select set table tablesample then to true uncache union unique update using "
+        "values when where with xor"
+        .split()
+    ),
+    "postgres": frozenset(
+        "all alter analyse analyze and any array as asc asymmetric authorization between binary both case "
+        "cast check collate collation column concurrently constraint create cross current_catalog "
+        "current_date current_role current_schema current_time current_timestamp current_user default "
+        "deferrable desc describe distinct do drop else end except false fetch for foreign freeze from "
+        "full glob grant group having if ilike in initially inner insert intersect into is isnull join "
+        "lateral leading left like limit localtime localtimestamp natural not notnull null offset on only "
+        "or order outer overlaps partitioned_by placing primary qualify references regexp returning "
+        "revoke right rlike rollback select session_user similar some symmetric table tablesample then to "
+        "trailing true uncache union unique user using values variadic verbose when where window with xor"
+        .split()
+    ),
+    "mysql": frozenset(
+        "_ascii _binary _eucjpms _euckr _gbk _greek _hebrew _macce _macroman _sjis _ujis accessible add "
+        "all alter analyze and any as asc asensitive before between bigint binary blob both by call "
+        "cascade case change char character charset check collate column condition constraint continue "
+        "convert create cross cube cume_dist current_date current_role current_time current_timestamp "
+        "current_user cursor database databases day_hour day_microsecond day_minute day_second dec "
+        "decimal declare default delayed delete dense_rank desc describe deterministic distinct "
+        "distinctrow div double drop dual each else elseif empty enclosed escaped except exists exit "
+        "explain false fetch first_value float float4 float8 for force foreign from fulltext function "
+        "generated get glob grant group grouping groups having high_priority hour_microsecond hour_minute "
+        "hour_second if ignore ilike in index infile inner inout insensitive insert int int1 int2 int3 "
+        "int4 int8 integer intersect interval into io_after_gtids io_before_gtids is iterate join "
+        "json_table key keys kill lag last_value lateral lead leading leave left like limit linear lines "
+        "load localtime localtimestamp lock long longblob longtext loop low_priority master_bind "
+        "master_ssl_verify_server_cert match maxvalue mediumblob mediumint mediumtext middleint "
+        "minute_microsecond minute_second mod modifies natural no_write_to_binlog not notnull nth_value "
+        "ntile null numeric of offset on optimize optimizer_costs option optionally or order out outer "
+        "outfile over partition partitioned_by percent_rank precision primary procedure purge qualify "
+        "range rank read read_write reads real recursive references regexp release rename repeat replace "
+        "require resignal restrict return returning revoke right rlike rollback row row_number rows "
+        "schema schemas second_microsecond select sensitive separator set show signal smallint spatial "
+        "specific sql sql_big_result sql_calc_found_rows sql_small_result sqlexception sqlstate "
+        "sqlwarning ssl starting stored straight_join system table tablesample terminated then tinyblob "
+        "tinyint tinytext to trailing trigger true uncache undo union unique unlock unsigned update usage "
+        "use using utc_date utc_time utc_timestamp values varbinary varchar varcharacter varying virtual "
+        "when where while window with write xor year_month zerofill"
+        .split()
+    ),
+    "duckdb": frozenset(
+        "all alter analyse analyze and anti any array as asc asof asymmetric at authorization between "
+        "binary both by case cast check collate collation column columns concurrently constraint create "
+        "cross current_catalog current_date current_role current_time current_timestamp current_user "
+        "default deferrable desc describe distinct do drop else end except false fetch for force foreign "
+        "freeze from full generated glob grant group having if ilike in initially inner insert install "
+        "intersect into is isnull join lambda lateral leading left like limit localtime localtimestamp "
+        "map natural not notnull null offset on only or order outer overlaps partitioned_by pivot "
+        "pivot_longer pivot_wider placing positional primary qualify references regexp returning revoke "
+        "right rlike rollback select semi session_user show similar some struct summarize symmetric table "
+        "tablesample then to trailing true try_cast tuple uncache union unique unpack unpivot user using "
+        "values variadic verbose when where window with xor"
+        .split()
+    ),
+}
 
-    d = Dialect.get_or_raise(dialect)
-    words = {k.upper() for k in d.tokenizer_class.KEYWORDS if k.replace("_", "").isalpha()}
-    return words | {"ORDER", "GROUP", "SELECT", "FROM", "WHERE", "TABLE", "USER", "INDEX", "KEY", "DESC", "LIMIT"}
 
-
-_RESERVED_CACHE: dict[str, set[str]] = {}
+def _reserved(dialect: str) -> frozenset[str]:
+    return _RESERVED.get(dialect, _RESERVED["postgres"])
 
 
 def quote(name: str, dialect: str) -> str:
-    """``name`` as the dialect needs it written (quoted only when required)."""
-    if dialect not in _RESERVED_CACHE:
-        _RESERVED_CACHE[dialect] = _reserved(dialect)
+    """``name`` as the dialect needs it written: quoted only when it is not a plain word,
+    is reserved in the dialect, or has the wrong case for a dialect that folds unquoted
+    names (PostgreSQL/Redshift to lower case, Snowflake/Oracle to upper case)."""
     needs = (
         not _PLAIN.match(name)
-        or name.upper() in _RESERVED_CACHE[dialect]
+        or name.lower() in _reserved(dialect)
         or (dialect in _FOLDS_LOWER and name != name.lower())
         or (dialect in _FOLDS_UPPER and name != name.upper())
     )
@@ -212,41 +279,80 @@ def render(schema: Schema, question: str, *, budget_tokens: int = DEFAULT_BUDGET
 
 
 def render_training_example(schema: Schema, question: str, sql: str, **kw) -> tuple[str, str]:
-    """(prompt, target) for training: the target is the SQL ending in ``;`` and a newline,
-    exactly what :func:`extract_sql` cuts a generation back to."""
-    target = " ".join(sql.strip().rstrip(";").split()) + ";\n"
-    return render(schema, question, **kw), target
+    """(prompt, target) for training. The target is the SQL on one line (comments dropped,
+    whitespace outside strings and quoted names collapsed to one space, trailing ``;``
+    removed) followed by ``;`` and a newline: exactly what :func:`extract_sql` cuts a
+    generation back to."""
+    pieces: list[list[str]] = []  # [kind, text], comments turned into code " "
+    for kind, a, b in _segments(sql):
+        kind, text = ("quoted", sql[a:b]) if kind == "quoted" else ("code", sql[a:b] if kind == "code" else " ")
+        if pieces and pieces[-1][0] == kind == "code":
+            pieces[-1][1] += text
+        else:
+            pieces.append([kind, text])
+    one_line = "".join(re.sub(r"\s+", " ", text) if kind == "code" else text for kind, text in pieces)
+    return render(schema, question, **kw), one_line.strip().rstrip("; \t\r\n") + ";\n"
+
+
+def _segments(text: str) -> list[tuple[str, int, int]]:
+    """``text`` cut into (kind, start, end) pieces, kind one of "code", "quoted" ('...',
+    "..." or `...`, a doubled quote staying inside), "line_comment" (``--`` to the end of
+    the line, newline excluded) and "block_comment"; unterminated pieces run to the end."""
+    pieces: list[tuple[str, int, int]] = []
+    i = start = 0
+    n = len(text)
+    while i < n:
+        if text[i] in "'\"`":
+            kind, end = "quoted", i + 1
+            while end < n:
+                if text[end] == text[i]:
+                    if text[end + 1 : end + 2] != text[i]:
+                        break
+                    end += 1  # a doubled quote is part of the text
+                end += 1
+            end = min(end + 1, n)
+        elif text.startswith("--", i):
+            j = text.find("\n", i)
+            kind, end = "line_comment", n if j < 0 else j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            kind, end = "block_comment", n if j < 0 else j + 2
+        else:
+            i += 1
+            continue
+        if i > start:
+            pieces.append(("code", start, i))
+        pieces.append((kind, i, end))
+        i = start = end
+    if n > start:
+        pieces.append(("code", start, n))
+    return pieces
 
 
 def extract_sql(completion: str) -> str:
     """The first statement of a model continuation: up to and including the first ``;``
-    outside strings, quoted identifiers and comments; a blank line or a new ``--`` comment
-    line after some SQL also ends it."""
-    out = []
-    i, n = 0, len(completion)
-    quote_char = None
-    while i < n:
-        ch = completion[i]
-        if quote_char:
-            out.append(ch)
-            if ch == quote_char:
-                quote_char = None
-            i += 1
+    outside strings, quoted identifiers and comments. Whitespace and comments before the
+    SQL are skipped; after some SQL, a blank line or a line starting with ``--`` ends it
+    (the model moved on to a new question). Comments inside the statement are kept."""
+    text = completion or ""
+    out: list[str] = []
+    for kind, a, b in _segments(text):
+        if kind != "code":
+            if out:
+                out.append(text[a:b])
             continue
-        if ch in "'\"`":
-            quote_char = ch
-        elif ch == ";":
+        for i in range(a, b):
+            ch = text[i]
+            if not out and (ch.isspace() or ch == ";"):
+                continue
+            if ch == ";":
+                out.append(ch)
+                return "".join(out).strip()
+            if ch == "\n":
+                next_line = text[i + 1 :].split("\n", 1)[0].strip()
+                if not next_line or next_line.startswith("--"):
+                    return "".join(out).strip()
             out.append(ch)
-            break
-        elif ch == "\n":
-            rest = completion[i + 1 :]
-            so_far = "".join(out).strip()
-            if so_far and (rest.startswith("\n") or rest.lstrip(" \t").startswith("--") or not rest.strip()):
-                break
-        elif completion.startswith("--", i) and "".join(out).strip():
-            break
-        out.append(ch)
-        i += 1
     return "".join(out).strip()
 
 
