@@ -74,9 +74,9 @@ class ConnectionConfig:
                 f"samples={self.samples!r}, row_limit={self.row_limit!r}, timeout_s={self.timeout_s!r})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
-    """Every setting of text2sql, with its default."""
+    """Every setting of text2sql, with its default (the repr hides passwords)."""
 
     #: Default connection: a name from ``connections`` or a URL; None = bundled Chinook demo.
     connection: str | None = None
@@ -102,6 +102,13 @@ class Settings:
     timeout_s: float = 10.0
     #: Logging level of the server / CLI: debug, info, warning, error.
     log_level: str = "info"
+
+    def __repr__(self) -> str:
+        from text2sql.db import redact
+
+        parts = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)]
+        parts[0] = f"connection={redact(self.connection) if self.connection else None!r}"
+        return f"Settings({', '.join(parts)})"
 
 
 _CHOICES = {"precision": PRECISIONS, "device": DEVICES, "trigger": TRIGGERS, "log_level": LOG_LEVELS}
@@ -342,5 +349,7 @@ def resolve_connection(name_or_url: str | None, settings: Settings | None = None
         conn = ConnectionConfig(name=None, url=target)
     else:
         known = ", ".join(sorted(settings.connections)) or "none configured"
-        raise ConfigError(f"no connection named {target!r} (known: {known}; config file: {config_path()})")
+        from text2sql.db import redact
+
+        raise ConfigError(f"no connection named {redact(target)!r} (known: {known}; config file: {config_path()})")
     return dataclasses.replace(conn, url=expand_env(conn.url, connection=conn.name))

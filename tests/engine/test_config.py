@@ -117,6 +117,7 @@ def test_env_references_are_expanded_only_when_the_connection_is_used(config_fil
     conn = resolve_connection(None, s)  # the file's default connection
     assert conn.url == "postgresql+psycopg://me:pa55-w0rd@localhost/shop" and conn.timeout_s == 3.0
     assert "pa55-w0rd" not in repr(conn) and "pa55-w0rd" not in repr(dataclasses.replace(s, connections={"shop": conn}))
+    assert "pa55-w0rd" not in repr(dataclasses.replace(s, connection=conn.url)) and "me:***@" in repr(conn)
 
 
 def test_names_urls_and_the_demo_default():
