@@ -8,48 +8,28 @@ without inline completion (``inline.completion_item``), when the cursor is at a 
 
 from __future__ import annotations
 
-import re
-
 from lsprotocol import types
 
 from text2sql.server import hover, inline
 from text2sql.server.positions import position_at, to_lsp_position
 from text2sql.server.server import Text2SQLServer
-from text2sql.server.sql_context import COLUMN, TABLE, CompletionContext, completion_context
+from text2sql.server.sql_context import TABLE, CompletionContext, completion_context
 
 MAX_ITEMS = 500
-_SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED = {
-    "ALL", "ALTER", "AND", "ANY", "AS", "ASC", "BETWEEN", "BY", "CASE", "CAST", "CHECK", "COLUMN",
-    "CONSTRAINT", "CREATE", "CROSS", "CURRENT", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP",
-    "CURRENT_USER", "DEFAULT", "DELETE", "DESC", "DISTINCT", "DROP", "ELSE", "END", "EXCEPT", "EXISTS",
-    "FALSE", "FETCH", "FOR", "FOREIGN", "FROM", "FULL", "GRANT", "GROUP", "HAVING", "IN", "INDEX",
-    "INNER", "INSERT", "INTERSECT", "INTO", "IS", "JOIN", "KEY", "LEFT", "LIKE", "LIMIT", "NATURAL",
-    "NOT", "NULL", "OFFSET", "ON", "OR", "ORDER", "OUTER", "PRIMARY", "REFERENCES", "RIGHT", "ROWS",
-    "SELECT", "SET", "TABLE", "THEN", "TO", "TRUE", "UNION", "UNIQUE", "UPDATE", "USER", "USING",
-    "VALUES", "WHEN", "WHERE", "WINDOW", "WITH",
-}
-_QUOTES = {"mysql": ("`", "`"), "bigquery": ("`", "`"), "spark": ("`", "`"), "databricks": ("`", "`"),
-           "hive": ("`", "`"), "tsql": ("[", "]")}
-# Dialects that fold unquoted names: a name that is not in the folded case needs quotes.
-_FOLDS_TO_LOWER = {"postgres", "redshift"}
-_FOLDS_TO_UPPER = {"oracle", "snowflake"}
 
 
 def quote_identifier(name: str, dialect: str | None, *, force: bool = False) -> str:
-    """``name`` as the dialect must write it: bare when that means the same name."""
-    dialect = (dialect or "").lower()
-    needs = (
-        force
-        or not _SIMPLE.match(name)
-        or name.upper() in _RESERVED
-        or (dialect in _FOLDS_TO_LOWER and name != name.lower())
-        or (dialect in _FOLDS_TO_UPPER and name != name.upper())
-    )
-    if not needs:
-        return name
-    open_quote, close_quote = _QUOTES.get(dialect, ('"', '"'))
-    return open_quote + name.replace(close_quote, close_quote * 2) + close_quote
+    """``name`` as the dialect must write it, exactly as the prompt writes it
+    (``text2sql.prompt.quote``): bare when that means the same name; always quoted when
+    the user already typed an opening quote (``force``)."""
+    from text2sql import prompt
+
+    dialect = (dialect or "sqlite").lower()
+    if not force:
+        return prompt.quote(name, dialect)
+    from sqlglot import exp
+
+    return exp.Identifier(this=name, quoted=True).sql(dialect=dialect)
 
 
 def register(ls: Text2SQLServer) -> None:

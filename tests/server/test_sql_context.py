@@ -99,3 +99,10 @@ def test_hover_text_for_columns_tables_and_aliases():
 )
 def test_dialect_aware_quoting(name, dialect, expected):
     assert quote_identifier(name, dialect) == expected
+
+
+def test_an_opening_quote_the_user_typed_is_kept():
+    assert quote_identifier("Artist", "sqlite", force=True) == '"Artist"'
+    assert quote_identifier("Artist", "mysql", force=True) == "`Artist`"
+    found = ctx('SELECT * FROM "Art|')
+    assert (found.kind, found.prefix) == (TABLE, '"Art')
