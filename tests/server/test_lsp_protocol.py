@@ -39,3 +39,27 @@ async def test_bad_settings_fall_back_with_exactly_one_message(tmp_path):
         assert reply["settings"]["effective"]["trigger"] == "auto"
         assert reply["settings"]["effective"]["precision"] == "fp32"  # from the user config file
         assert len([m for m in client.messages if "settings" in m.message]) == 1
+
+
+async def test_without_a_model_schema_features_work_and_inline_requests_say_why(tmp_path, chinook_sqlite_url):
+    missing = tmp_path / "no-such-model"
+    options = {"model": str(missing), "connection": chinook_sqlite_url}
+    async with running_server(env=tiny_config(tmp_path), options=options) as client:
+        while not client.messages:
+            await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+        (message,) = client.messages
+        assert message.type == types.MessageType.Error and str(missing) in message.message
+        reply = await status(client)
+        assert reply["model"]["state"] == "error" and str(missing) in reply["model"]["error"]
+
+        uri = "file:///work/no-model.sql"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+            uri=uri, language_id="sql", version=1, text="-- How many albums are there?\n\nSELECT * FROM ")))
+        result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=1, character=0),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+        assert list(result.items) == []
+        assert any("failed to load" in m.message for m in client.log_messages)
+        completion = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=2, character=14)))
+        assert "Album" in {item.label for item in completion.items}  # schema features do not need the model
