@@ -21,7 +21,8 @@ Frozen rules (golden files in tests/engine/golden/prompt/ hold them):
 - Sample values: right after its table, one comment line per table with values,
   ``-- Table.Column: 'v1', 'v2', 'v3'`` joined by ``; `` for several columns; at most
   ``SAMPLES_PER_COLUMN`` values per text column, and only values of at most
-  ``SAMPLE_MAX_CHARS`` characters (long free text is not a useful literal).
+  ``SAMPLE_MAX_CHARS`` printable characters (long free text is not a useful literal; a
+  newline would end the comment). Quotes inside a value are doubled, SQL style.
 - Identifiers are quoted only when the dialect needs it: not a plain word, a reserved
   keyword of the dialect, or mixed case where the dialect folds unquoted names
   (PostgreSQL/Redshift fold to lower case, Snowflake/Oracle to upper case).
@@ -159,7 +160,7 @@ def quote(name: str, dialect: str) -> str:
 def _sample_line(table: Table, dialect: str) -> str:
     parts = []
     for col in table.columns:
-        vals = [v for v in col.samples if len(v) <= SAMPLE_MAX_CHARS][:SAMPLES_PER_COLUMN]
+        vals = [v for v in col.samples if len(v) <= SAMPLE_MAX_CHARS and v.isprintable()][:SAMPLES_PER_COLUMN]
         if vals:
             rendered = ", ".join("'" + v.replace("'", "''") + "'" for v in vals)
             parts.append(f"{quote(table.name, dialect)}.{quote(col.name, dialect)}: {rendered}")
@@ -200,11 +201,23 @@ _WORD = re.compile(r"[A-Za-z]+|\d+")
 
 
 def _stem(word: str) -> str:
+    """Crude English stemming: plural and -ing/-ed endings off (countries -> country,
+    addresses -> address, boxes -> box, orders -> order, ordered -> order)."""
     w = word.lower()
-    for suffix in ("ies", "es", "s", "ing", "ed"):
-        if len(w) > len(suffix) + 2 and w.endswith(suffix):
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"),
+                         ("ing", ""), ("ed", ""), ("s", "")):
+        if len(w) > len(suffix) + 1 and w.endswith(suffix) and not (suffix == "s" and w[-2] in "su"):
+            return w[: -len(suffix)] + repl
     return w
+
+
+def _overlap(words: set[str], question: set[str]) -> int:
+    """How many of ``words`` match a question word: equal stems, or one stem a prefix of the
+    other when both have at least 4 letters (invoice / invoic, create / creat)."""
+    return sum(
+        1 for w in words
+        if w in question or (len(w) >= 4 and any(len(q) >= 4 and (w.startswith(q) or q.startswith(w)) for q in question))
+    )
 
 
 def _name_words(name: str) -> set[str]:
@@ -224,7 +237,7 @@ def link(question: str, schema: Schema, budget_tokens: int = DEFAULT_BUDGET_TOKE
     scores = []
     for i, t in enumerate(schema.tables):
         cols = set().union(*(_name_words(c.name) for c in t.columns)) if t.columns else set()
-        scores.append(3 * len(_name_words(t.name) & q) + len(cols & q))
+        scores.append(3 * _overlap(_name_words(t.name), q) + _overlap(cols, q))
     index = {t.name.lower(): i for i, t in enumerate(schema.tables)}
     chosen: list[int] = []
     used = 0
@@ -333,8 +346,13 @@ def extract_sql(completion: str) -> str:
     """The first statement of a model continuation: up to and including the first ``;``
     outside strings, quoted identifiers and comments. Whitespace and comments before the
     SQL are skipped; after some SQL, a blank line or a line starting with ``--`` ends it
-    (the model moved on to a new question). Comments inside the statement are kept."""
+    (the model moved on to a new question). Comments inside the statement are kept. A
+    Markdown code fence around the SQL (instruction-tuned models) is removed."""
     text = completion or ""
+    fence = re.match(r"\s*```[A-Za-z]*[ \t]*\n", text)  # chat models wrap SQL in Markdown
+    if fence:
+        text = text[fence.end() :]
+        text = text[: m.start()] if (m := re.search(r"^[ \t]*```", text, re.MULTILINE)) else text
     out: list[str] = []
     for kind, a, b in _segments(text):
         if kind != "code":
