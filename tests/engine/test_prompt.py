@@ -169,14 +169,20 @@ def _run_on(kind: str, request, statements: list[str], checks: list[str]) -> lis
         with engine.connect() as conn:
             for sql in statements:
                 conn.exec_driver_sql(sql)
+            in_memory = kind in ("sqlite", "duckdb")
+            if in_memory:
+                conn.commit()  # the database lives only as long as this connection
             for sql in checks:
+                if kind == "postgres":
+                    conn.exec_driver_sql("SAVEPOINT probe")
                 try:
-                    conn.exec_driver_sql("SAVEPOINT probe") if kind == "postgres" else None
                     conn.exec_driver_sql(sql).fetchall()
-                    conn.exec_driver_sql("RELEASE SAVEPOINT probe") if kind == "postgres" else None
                 except sa.exc.DBAPIError:
                     failed.append(sql)
-                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT probe") if kind == "postgres" else None
+                    if kind == "postgres":
+                        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT probe")
+                    elif in_memory:
+                        conn.rollback()
             conn.rollback()
     finally:
         engine.dispose()
