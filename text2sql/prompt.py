@@ -23,17 +23,30 @@ Frozen rules (golden files in tests/engine/golden/prompt/ hold them):
   ``SAMPLES_PER_COLUMN`` values per text column, and only values of at most
   ``SAMPLE_MAX_CHARS`` printable characters (long free text is not a useful literal; a
   newline would end the comment). Quotes inside a value are doubled, SQL style.
-- Identifiers are quoted only when the dialect needs it: not a plain word, a reserved
-  keyword of the dialect, or mixed case where the dialect folds unquoted names
-  (PostgreSQL/Redshift fold to lower case, Snowflake/Oracle to upper case).
-- The question is one line: ``-- `` plus the question with whitespace collapsed.
-- Large schemas: every table stays while the schema part fits ``budget_tokens``. Above
-  it, tables are ranked by how many question words (lower-cased, crudely stemmed) match
-  words of the table name (weight 3) and of its column names (weight 1); the best are kept
-  while they fit, then their foreign-key neighbours while they fit; the kept tables keep
-  their original order. With no match at all, tables are kept in order while they fit.
-  Tokens are counted with ``count_tokens`` (a tokenizer's length) or, without one, the
-  deterministic estimate ``ceil(len(text) / 3)``.
+- Identifiers are quoted only when the dialect needs it: not a plain word
+  (``[A-Za-z_][A-Za-z0-9_]*``), a reserved word of the dialect (the frozen ``_RESERVED``
+  lists below), or mixed case where the dialect folds unquoted names (PostgreSQL/Redshift
+  fold to lower case, Snowflake/Oracle to upper case). Quotes are the dialect's own
+  (``"..."``, MySQL ```...```), written by sqlglot.
+- The question is one line: ``-- `` plus the question with whitespace collapsed (an empty
+  question raises :class:`EmptyQuestion`). The model continues with ``SELECT ...;``.
+- Large schemas: every table stays while the schema part (header included) fits
+  ``budget_tokens`` (default ``DEFAULT_BUDGET_TOKENS``), so the prefix is then the same
+  for every question and a runtime can cache it. Above the budget, tables are ranked by how
+  many question words match words of the table name (weight 3) and of its column names
+  (weight 1); words are split at ``_``, digits and camelCase, lower-cased and crudely
+  stemmed (plural, -ing, -ed), and two stems of 4+ letters also match when one is a prefix
+  of the other. The best are kept while they fit, then the foreign-key neighbours of the
+  kept tables (tables they reference, then tables referencing them) while they fit; the
+  kept tables keep their original order. With no match at all, tables are kept in order
+  while they fit. Tokens are counted with ``count_tokens`` (a tokenizer's length) or,
+  without one, the deterministic estimate ``ceil(len(text) / 3)``. Training renders with
+  the same rule (``render_training_example`` calls ``render``).
+- Output: :func:`extract_sql` cuts a continuation at the first ``;`` outside strings,
+  quoted names and comments, or at a blank line / a new ``--`` line; training targets are
+  the SQL on one line plus ``;`` and a newline, so training and inference agree on where SQL ends.
+- Instruction-tuned models (:func:`uses_chat_template`) get the same text as one user turn
+  (:func:`chat_messages`) through the tokenizer's chat template.
 """
 
 from __future__ import annotations
@@ -385,7 +398,10 @@ def chat_messages(schema: Schema, question: str, **kw) -> list[dict]:
 
 
 def uses_chat_template(tokenizer, model_name: str | None = None) -> bool:
-    """True for instruction-tuned models: a chat template and an instruct-style name."""
+    """True for instruction-tuned models: the tokenizer has a chat template AND the model
+    is named like an instruct model (``-it``, ``instruct``, ``chat``). Base checkpoints
+    such as Gemma 3 PT ship a chat template too, and the shipped adapter continues the
+    plain prompt, so the template alone is not enough."""
     if not getattr(tokenizer, "chat_template", None):
         return False
     name = (model_name or getattr(tokenizer, "name_or_path", "") or "").lower()
