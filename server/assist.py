@@ -71,7 +71,7 @@ async def answer(
             if cached is not None:
                 log.info("answer cache hit for %r", question.text)
                 return Answer(cached.sql, cached.problems, cached=True)
-        future = ls.model_executor.submit(_generate, ls, question.text, target, schema, cancel, progress_token)
+        future = ls.model_executor.submit(_generate, ls, ls.assistant, question.text, target, cancel, progress_token)
         result = await asyncio.wrap_future(future)
     except asyncio.CancelledError:
         cancel.set()
@@ -84,12 +84,14 @@ async def answer(
         ls.pending.end(uri, cancel)
     if result is None:
         return None
-    if schema is not None:
-        ls.answers.put(schema.version, question.text, CachedAnswer(result.sql, tuple(result.problems)))
+    if not result.sql.strip():
+        ls.log_to_client(f"text2sql: the model wrote no SQL for {question.text!r}.", types.MessageType.Log)
+        return None
+    ls.answers.put(result.schema_version, question.text, CachedAnswer(result.sql, tuple(result.problems)))
     return Answer(result.sql, tuple(result.problems))
 
 
-def _generate(ls: Text2SQLServer, question: str, target, schema, cancel: threading.Event, token):
+def _generate(ls: Text2SQLServer, assistant, question: str, target, cancel: threading.Event, token):
     """Runs in the model thread. Returns the engine's Result, or None."""
     if cancel.is_set():  # cancelled while queued behind another generation
         ls.counters.add("cancelled")
@@ -107,7 +109,7 @@ def _generate(ls: Text2SQLServer, question: str, target, schema, cancel: threadi
             ls.progress(token, types.WorkDoneProgressReport(message="".join(written)))
 
     try:
-        result = ls.assistant.generate(
+        result = assistant.generate(
             question,
             target,
             cancel=cancel,
@@ -131,7 +133,6 @@ def _generate(ls: Text2SQLServer, question: str, target, schema, cancel: threadi
         log.exception("generation failed for %r", question)
         return None
     finally:
-        ls.counters.add("running", -1)
-        ls.counters.add(outcome)
+        ls.counters.finish(outcome)
         if token is not None:
             ls.progress(token, types.WorkDoneProgressEnd(message=outcome))

@@ -157,6 +157,13 @@ class Counters:
         with self._lock:
             setattr(self, name, getattr(self, name) + delta)
 
+    def finish(self, outcome: str) -> None:
+        """One generation stopped running and ended as ``outcome`` (one step, so a
+        reader never sees it in neither state)."""
+        with self._lock:
+            self.running -= 1
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return {"running": self.running, "cancelled": self.cancelled, "finished": self.finished, "failed": self.failed}
