@@ -47,8 +47,7 @@ class Databases:
         self._clock = clock
         self._lock = threading.Lock()
         self._failures: dict[str, _Failure] = {}
-        self.last_schema: "Schema | None" = None
-        self.last_target: str | None = None
+        self._latest: dict[str, "Schema"] = {}  # the last schema read per connection
 
     # --- which connection ------------------------------------------------------------------
 
@@ -95,8 +94,14 @@ class Databases:
             with self._lock:
                 self._failures.pop(key, None)
             self._server.log_to_client(f"Connected to {self.label(target)} again; schema features are back.")
-        self.last_schema, self.last_target = schema, target
+        with self._lock:
+            self._latest[key] = schema
         return schema
+
+    def latest(self, target: str | None) -> "Schema | None":
+        """The schema last read for ``target`` (no database access), or None."""
+        with self._lock:
+            return self._latest.get(target or DEMO)
 
     def error_for(self, target: str | None) -> str | None:
         with self._lock:
@@ -113,6 +118,7 @@ class Databases:
 
         message = redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         with self._lock:
+            self._latest.pop(key, None)  # what was read before may no longer be true
             previous = self._failures.get(key)
             attempts = previous.attempts + 1 if previous else 1
             self._failures[key] = _Failure(message, attempts, self._clock() + min(60.0, 2.0 ** attempts))

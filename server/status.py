@@ -32,7 +32,7 @@ def register(ls: Text2SQLServer) -> None:
 def snapshot(ls: Text2SQLServer) -> dict:
     target = ls.databases.default_target()
     effective = ls.engine_settings()
-    schema = ls.databases.last_schema if ls.databases.last_target == target else None
+    schema = ls.databases.latest(target)
     return {
         "model": {"state": ls.model_state, "name": ls.model_name, "error": ls.model_error},
         "schema": {
