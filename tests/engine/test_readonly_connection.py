@@ -253,26 +253,33 @@ def _admin(url: str) -> str:
 
 def _fingerprint(db: str, url: str) -> str:
     """Everything a bypass could change: the database file's bytes and its directory
-    (SQLite, DuckDB); every table's rows, the catalog, roles, sequences (servers)."""
+    (SQLite, DuckDB); every table's rows, the catalog, roles, sequences (servers). Other
+    test sessions may create their own t2s_* databases and roles meanwhile: not counted."""
     digest = hashlib.sha256()
     if db in ("sqlite", "duckdb"):
         path = Path(sa.engine.make_url(url).database)
         digest.update(path.read_bytes())
         digest.update(repr(sorted(p.name for p in path.parent.iterdir())).encode())
         return digest.hexdigest()
+    role = sa.engine.make_url(url).username  # the reader role, or the admin itself
     engine = sa.create_engine(_admin(url))
     q = "`" if db == "mariadb" else '"'
     catalog = {
         "postgres": ["SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN "
                      "('pg_catalog', 'information_schema') ORDER BY 1, 2",
-                     "SELECT rolname, rolsuper, rolpassword IS NULL FROM pg_authid ORDER BY 1",
+                     "SELECT rolname, rolsuper, rolpassword IS NULL FROM pg_authid "
+                     f"WHERE rolname NOT LIKE 't2s%%' OR rolname = '{role}' ORDER BY 1",
                      "SELECT last_value, is_called FROM pwn_seq", "SELECT count(*) FROM pg_largeobject_metadata",
-                     "SELECT datname FROM pg_database ORDER BY 1", "SELECT nspname FROM pg_namespace ORDER BY 1",
+                     "SELECT datname FROM pg_database WHERE datname NOT LIKE 't2s%%' ORDER BY 1",
+                     "SELECT nspname FROM pg_namespace ORDER BY 1",
                      "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1",
                      "SELECT obj_description('\"Artist\"'::regclass)"],
-        "mariadb": ["SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2",
-                    "SELECT user, host, authentication_string FROM mysql.user ORDER BY 1, 2",
-                    "SELECT routine_schema, routine_name FROM information_schema.routines ORDER BY 1, 2",
+        "mariadb": ["SELECT table_schema, table_name FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE() OR table_schema NOT LIKE 't2s%%' ORDER BY 1, 2",
+                    "SELECT user, host, authentication_string FROM mysql.user "
+                    f"WHERE user NOT LIKE 't2s%%' OR user = '{role}' ORDER BY 1, 2",
+                    "SELECT routine_schema, routine_name FROM information_schema.routines "
+                    "WHERE routine_schema NOT LIKE 't2s%%' OR routine_schema = DATABASE() ORDER BY 1, 2",
                     "SELECT @@global.max_connections"],
     }[db]
     with engine.connect() as conn:
