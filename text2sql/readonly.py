@@ -1,4 +1,6 @@
 """The read-only policy on the sqlglot AST: the first of text2sql's two read-only layers.
+Also the parsing and positioning it shares with validate.py (text that does not parse is
+never read-only).
 
 Accepted: exactly one statement, and it is a query (SELECT, set operations, VALUES, WITH).
 Refused anywhere in the tree, CTE bodies included: DML and DDL, PRAGMA, ATTACH/DETACH,
@@ -9,7 +11,56 @@ files, programs, other servers, sequences, settings or sleep.
 
 from __future__ import annotations
 
+import logging
+
 from text2sql.problems import Problem
+
+def position(sql: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a 0-based character offset."""
+    offset = max(0, min(offset, len(sql)))
+    line = sql.count("\n", 0, offset) + 1
+    col = offset - (sql.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def span_problem(sql: str, start: int, end: int, message: str, code: str, severity: str = "error") -> Problem:
+    """A problem covering sql[start:end] (end exclusive)."""
+    line, col = position(sql, start)
+    end_line, end_col = position(sql, max(end, start + 1))
+    return Problem(message, code, line, col, end_line, end_col, severity)
+
+
+def node_problem(sql: str, node, message: str, code: str) -> Problem:
+    """A problem covering the text of a sqlglot node (its token span), or line 1."""
+    meta = getattr(node, "meta", None) or {}
+    if "start" in meta and "end" in meta:
+        return span_problem(sql, meta["start"], meta["end"] + 1, message, code)
+    return Problem(message, code, 1, 1, 1, len(sql.split("\n", 1)[0]) + 1)
+
+
+def parse(sql: str, dialect: str | None):
+    """(sqlglot statements, []) or (None, [syntax Problem]) when the text does not parse."""
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        return statements, []
+    except ParseError as err:
+        e = (err.errors or [{}])[0]
+        line, col = e.get("line") or 1, e.get("col") or 1
+        highlight = e.get("highlight") or ""
+        start_col = max(1, col - len(highlight) + 1) if highlight else col
+        desc = (e.get("description") or str(err)).split(". Line")[0]
+        if "<Token" in desc:  # "Expected table name but got <Token ... text: WHERE ...>"
+            desc = desc.split(" but got <Token")[0] + (f" but got {highlight!r}" if highlight else "")
+        return None, [Problem(f"syntax error: {desc}", "syntax", line, start_col, line, col + 1)]
+    except TokenError as err:
+        return None, [Problem(f"syntax error: {err}", "syntax", 1, 1)]
+    except Exception as err:  # sqlglot may raise other errors on odd input
+        return None, [Problem(f"syntax error: {type(err).__name__}: {err}", "syntax", 1, 1)]
+
 
 # Functions that read or write files, run programs, reach other servers, change state,
 # or stall the server. Lower-case names; checked for every dialect.
@@ -158,14 +209,10 @@ def policy_problems(sql: str, statements, dialect: str | None) -> list[Problem]:
     """Problems with code ``not-read-only`` for parsed ``statements`` of ``sql``."""
     from sqlglot import exp
 
-    from text2sql.validate import _node_problem
-
     whole = Problem("", "not-read-only", 1, 1, sql.count("\n") + 1, len(sql.rsplit("\n", 1)[-1]) + 1)
     problems = []
     comment_at = _executable_comments(sql, dialect)
     if comment_at is not None:
-        from text2sql.validate import span_problem
-
         end = sql.find("*/", comment_at)
         problems.append(span_problem(sql, comment_at, end + 2 if end >= 0 else len(sql),
                                      "executable comments (/*! ... */) are not allowed", "not-read-only"))
@@ -185,7 +232,7 @@ def policy_problems(sql: str, statements, dialect: str | None) -> list[Problem]:
             reason = _forbidden_node(node) or _file_table(sql, node, dialect)
             if reason:
                 target = node.this if isinstance(node, exp.Table) and isinstance(node.this, exp.Expression) else node
-                p = _node_problem(sql, target, reason, "not-read-only")
+                p = node_problem(sql, target, reason, "not-read-only")
                 if p.line == 1 and p.column == 1 and not getattr(target, "meta", None):
                     p = Problem(reason, "not-read-only", whole.line, whole.column, whole.end_line, whole.end_column)
                 problems.append(p)

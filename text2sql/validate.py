@@ -17,60 +17,14 @@ text2sql's two read-only layers (the read-only connection in execute.py is the s
 from __future__ import annotations
 
 import difflib
-import logging
 from dataclasses import dataclass
 
 from text2sql.errors import InvalidSQL, ReadOnlyViolation
 from text2sql.problems import Problem
-from text2sql.readonly import policy_problems
+from text2sql.readonly import node_problem as _node_problem
+from text2sql.readonly import parse, policy_problems, position, span_problem  # noqa: F401 (re-exported)
 from text2sql.schema import is_excluded
 from text2sql.schema_model import Schema, Table
-
-
-def position(sql: str, offset: int) -> tuple[int, int]:
-    """1-based (line, column) of a 0-based character offset."""
-    offset = max(0, min(offset, len(sql)))
-    line = sql.count("\n", 0, offset) + 1
-    col = offset - (sql.rfind("\n", 0, offset) + 1) + 1
-    return line, col
-
-
-def span_problem(sql: str, start: int, end: int, message: str, code: str, severity: str = "error") -> Problem:
-    """A problem covering sql[start:end] (end exclusive)."""
-    line, col = position(sql, start)
-    end_line, end_col = position(sql, max(end, start + 1))
-    return Problem(message, code, line, col, end_line, end_col, severity)
-
-
-def _node_problem(sql: str, node, message: str, code: str) -> Problem:
-    meta = getattr(node, "meta", None) or {}
-    if "start" in meta and "end" in meta:
-        return span_problem(sql, meta["start"], meta["end"] + 1, message, code)
-    return Problem(message, code, 1, 1, 1, len(sql.split("\n", 1)[0]) + 1)
-
-
-def parse(sql: str, dialect: str | None):
-    """(sqlglot statements, []) or (None, [syntax Problem]) when the text does not parse."""
-    import sqlglot
-    from sqlglot.errors import ParseError, TokenError
-
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-        return statements, []
-    except ParseError as err:
-        e = (err.errors or [{}])[0]
-        line, col = e.get("line") or 1, e.get("col") or 1
-        highlight = e.get("highlight") or ""
-        start_col = max(1, col - len(highlight) + 1) if highlight else col
-        desc = (e.get("description") or str(err)).split(". Line")[0]
-        if "<Token" in desc:  # "Expected table name but got <Token ... text: WHERE ...>"
-            desc = desc.split(" but got <Token")[0] + (f" but got {highlight!r}" if highlight else "")
-        return None, [Problem(f"syntax error: {desc}", "syntax", line, start_col, line, col + 1)]
-    except TokenError as err:
-        return None, [Problem(f"syntax error: {err}", "syntax", 1, 1)]
-    except Exception as err:  # sqlglot may raise other errors on odd input
-        return None, [Problem(f"syntax error: {type(err).__name__}: {err}", "syntax", 1, 1)]
 
 
 # -- names as the dialect resolves them ------------------------------------------------
