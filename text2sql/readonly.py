@@ -15,6 +15,7 @@ import logging
 
 from text2sql.problems import Problem
 
+
 def position(sql: str, offset: int) -> tuple[int, int]:
     """1-based (line, column) of a 0-based character offset."""
     offset = max(0, min(offset, len(sql)))

@@ -154,6 +154,9 @@ def _schema_problems(sql: str, statement, schema: Schema) -> list[Problem]:
                         hint = _suggest(name, schema.table_names)
                         problems.append(_node_problem(sql, source.this, f"unknown table {name}{hint}", "unknown-table"))
                     continue
+                if is_excluded(table.name, None, schema.exclude):  # a schema built without filtering
+                    problems.append(_node_problem(sql, source.this, f"table {name} is excluded from text2sql", "excluded"))
+                    continue
                 sources[key] = _Source([c.name for c in table.columns], table)
                 if _partly_excluded(table.name, schema.exclude) and _exposes_all_columns(scope, alias):
                     msg = f"* on {name} would include excluded columns; name the columns"
@@ -225,6 +228,8 @@ def _match_column(sql, column, sources: list[_Source], schema: Schema, folding, 
     for src in sources:
         for stored in src.columns or ():
             if _resolves(name, quoted, stored, folding):
+                if src.table is not None and is_excluded(src.table.name, stored, schema.exclude):
+                    return _node_problem(sql, column.this, f"column {name} is excluded from text2sql", "excluded")
                 return None
             if stored.lower() == name.lower():
                 loose = stored

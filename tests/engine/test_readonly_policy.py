@@ -294,3 +294,18 @@ def test_mariadb_runs_what_is_inside_an_executable_comment(chinook_mariadb_url):
     finally:
         engine.dispose()
     assert [p.code for p in check(sql, None, "mysql")] == ["not-read-only"]
+
+
+def test_exclusions_hold_even_for_a_schema_that_still_lists_the_objects():
+    """Defence in depth: a hand-built or stale Schema that still has excluded objects."""
+    unfiltered = Schema(
+        dialect="sqlite",
+        tables=(Table("users", (Column("id", "INTEGER"), Column("password_hash", "TEXT"))),
+                Table("audit_log", (Column("id", "INTEGER"),))),
+        exclude=("users.password_hash", "audit_*"),
+    )
+    for sql in ["SELECT password_hash FROM users", "SELECT u.password_hash FROM users AS u", "SELECT id FROM audit_log"]:
+        assert [p.code for p in check(sql, unfiltered)] == ["excluded"], sql
+        with pytest.raises(ReadOnlyViolation):
+            ensure_read_only(sql, schema=unfiltered)
+    assert check("SELECT id FROM users", unfiltered) == []
