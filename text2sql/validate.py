@@ -109,6 +109,14 @@ def _find_table(schema: Schema, source, folding: str | None) -> tuple[Table | No
     return exact, loose
 
 
+# Columns every table has without declaring them.
+_PSEUDO_COLUMNS = {
+    "sqlite": ("rowid", "oid", "_rowid_"),
+    "duckdb": ("rowid",),
+    "postgres": ("ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"),
+}
+
+
 def _partly_excluded(table: str, patterns) -> bool:
     """True when a ``table.column`` pattern may have removed columns of ``table``."""
     from fnmatch import fnmatchcase
@@ -157,7 +165,8 @@ def _schema_problems(sql: str, statement, schema: Schema) -> list[Problem]:
                 if is_excluded(table.name, None, schema.exclude):  # a schema built without filtering
                     problems.append(_node_problem(sql, source.this, f"table {name} is excluded from text2sql", "excluded"))
                     continue
-                sources[key] = _Source([c.name for c in table.columns], table)
+                pseudo = [] if table.kind == "view" else list(_PSEUDO_COLUMNS.get(dialect, ()))
+                sources[key] = _Source([c.name for c in table.columns] + pseudo, table)
                 if _partly_excluded(table.name, schema.exclude) and _exposes_all_columns(scope, alias):
                     msg = f"* on {name} would include excluded columns; name the columns"
                     problems.append(_node_problem(sql, source.this, msg, "excluded"))

@@ -1,0 +1,2 @@
+-- dialect: postgres
+SELECT ctid, "Name" FROM "Artist"

@@ -1,0 +1,1 @@
+SELECT a.rowid, Name FROM Artist AS a ORDER BY rowid
