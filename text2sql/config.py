@@ -195,6 +195,8 @@ def coerce_settings(raw: dict | None, base: Settings | None = None, *,
 
 
 def _coerce(key: str, value):
+    if key == "device" and isinstance(value, str) and re.fullmatch(r"cuda:\d+", value.strip().lower()):
+        return value.strip().lower()  # a specific GPU
     if key in _CHOICES:
         if not isinstance(value, str) or value.lower() not in _CHOICES[key]:
             raise ValueError("expected one of " + ", ".join(_CHOICES[key]))

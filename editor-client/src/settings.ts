@@ -16,8 +16,8 @@ export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
 export type Precision = (typeof PRECISIONS)[number];
 export type Trigger = (typeof TRIGGERS)[number];
 
-/** `auto`, `cpu`, `mps`, `cuda`, `cuda:N`. */
-const DEVICE_PATTERN = /^(auto|cpu|mps|cuda(:\d+)?)$/;
+/** `auto`, `cpu`, `cuda`, `cuda:N` (what the engine accepts). */
+const DEVICE_PATTERN = /^(auto|cpu|cuda(:\d+)?)$/;
 /** A SQLAlchemy URL: `dialect[+driver]://...`. */
 const URL_PATTERN = /^[A-Za-z][\w+]*:\/\//;
 /** Connection names become SecretStorage keys and quick-pick labels. */
@@ -140,7 +140,7 @@ export function readSettings(get: SettingGetter): ReadResult {
     logLevel: readChoice(get, "logLevel", LOG_LEVELS, problems),
   };
   if (!DEVICE_PATTERN.test(device)) {
-    problems.push(`text2sql.device is "${device}", not auto, cpu, mps, cuda or cuda:N; using "auto".`);
+    problems.push(`text2sql.device is "${device}", not auto, cpu, cuda or cuda:N; using "auto".`);
   }
   return { settings, problems };
 }
