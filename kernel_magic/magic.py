@@ -70,13 +70,30 @@ def refusal(result) -> str:
     return f"the model's SQL is not valid, nothing was run: {first}{more}"
 
 
+def _options_from(shell) -> Text2SQL:
+    """The Text2SQL configurable with the kernel's ``%config`` values; one that traitlets
+    refuses (IPython keeps it in the config even so) is skipped with a warning."""
+    from traitlets import TraitError
+
+    try:
+        return Text2SQL(parent=shell)
+    except TraitError:
+        options = Text2SQL()
+        for key, value in shell.config.get("Text2SQL", {}).items():
+            try:
+                setattr(options, key, value)
+            except TraitError as err:
+                print(f"text2sql: ignoring %config Text2SQL.{key}: {err}")
+        return options
+
+
 @magics_class
 class Text2SQLMagics(Magics):
     """``%text2sql_connect`` and ``%%text2sql``; settings live in ``self.options``."""
 
     def __init__(self, shell):
         super().__init__(shell)
-        self.options = Text2SQL(parent=shell)
+        self.options = _options_from(shell)
         shell.configurables.append(self.options)  # %config Text2SQL.model = ...
         self.connection: str | None = None  # set by %text2sql_connect: a name or URL
         self.named: dict = {}  # %text2sql_connect --name NAME: {NAME: URL or connection config}

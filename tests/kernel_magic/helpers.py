@@ -14,6 +14,7 @@ class Cell:
     stdout: str
     stderr: str
     displays: list[dict]  # the mimebundles it displayed
+    display_ids: list  # per display: (display_id or None, whether it updated an earlier one)
 
     @property
     def shown(self) -> str:
@@ -32,7 +33,8 @@ def run(shell, source: str) -> Cell:
     with capture_output() as captured:
         outcome = shell.run_cell(source, store_history=False)
     error = outcome.error_in_exec or outcome.error_before_exec
-    return Cell(outcome.result, error, captured.stdout, captured.stderr, [o.data for o in captured.outputs])
+    return Cell(outcome.result, error, captured.stdout, captured.stderr, [o.data for o in captured.outputs],
+                [(o.transient.get("display_id"), o.update) for o in captured.outputs])
 
 
 def ask(shell, line: str, question: str) -> Cell:

@@ -183,9 +183,15 @@ def test_config_traits_are_documented_and_reach_the_settings(shell):
         assert _magics(shell).options.settings().precision == "bf16"
     finally:
         run(shell, "%config Text2SQL.precision = None")
-    bad = run(shell, "%config Text2SQL.precision = 'fp8'")
-    assert bad.error is not None  # traitlets refuses it; nothing changed
-    assert _magics(shell).options.settings().precision == "fp32"  # from the tiny model's TOML
+    run(shell, "%config Text2SQL.precision = 'fp8'")  # traitlets refuses it (IPython logs why)
+    assert _magics(shell).options.precision is None
+    assert _magics(shell).options.settings().precision == "fp32"  # still the tiny model's TOML
+    # IPython keeps the refused value in its config: loading the extension again skips it.
+    run(shell, "%unload_ext text2sql")
+    reloaded = run(shell, "%load_ext text2sql")
+    assert reloaded.error is None and "ignoring %config Text2SQL.precision" in reloaded.stdout
+    assert _magics(shell).options.settings().precision == "fp32"
+    run(shell, "%config Text2SQL.precision = None")
 
 
 def test_unload_and_load_again(shell, chinook_sqlite_url):
@@ -195,3 +201,18 @@ def test_unload_and_load_again(shell, chinook_sqlite_url):
     assert run(shell, "%load_ext text2sql").error is None
     back = ask(shell, f"--db {chinook_sqlite_url}", QUESTION)
     assert back.error is None and len(back.result) == 5
+
+
+def test_in_a_kernel_the_sql_grows_in_place_then_shows_the_verdict(shell, chinook_sqlite_url, monkeypatch):
+    """The live display of a Jupyter kernel (ipykernel is not installed here, so the shell
+    is marked as a kernel; display ids and updates are IPython's real machinery)."""
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)
+    cell = ask(shell, f"--db {chinook_sqlite_url}", QUESTION)
+    assert cell.error is None and len(cell.result) == 5
+    bundles = [b for b in cell.displays if "text/markdown" in b]
+    assert bundles[0]["text/plain"] == "\n… writing"  # shown before the first token
+    assert bundles[-1]["text/markdown"].startswith(f"```sql\n{SQL}\n```")
+    assert "✓ valid against the live schema" in bundles[-1]["text/markdown"]
+    ids = [display_id for display_id, _ in cell.display_ids[: len(bundles)]]
+    assert len(bundles) >= 2 and ids[0] is not None and set(ids) == {ids[0]}  # one output, updated
+    assert [update for _, update in cell.display_ids[: len(bundles)]] == [False] + [True] * (len(bundles) - 1)
