@@ -80,9 +80,12 @@ FORBIDDEN_FUNCTIONS = frozenset(
         "pg_current_xact_id", "pg_switch_wal", "pg_promote", "pg_import_system_collations",
         "pg_current_logfile", "loread", "lowrite", "pg_xact_commit_timestamp",
         # MariaDB / MySQL
-        "load_file", "sleep", "benchmark", "get_lock", "release_lock", "sys_exec", "sys_eval",
+        "load_file", "sleep", "benchmark", "get_lock", "release_lock", "release_all_locks", "sys_exec",
+        "sys_eval", "master_pos_wait", "source_pos_wait", "wait_for_executed_gtid_set",
+        "wait_until_sql_thread_after_gtids",
         # SQLite
-        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
+        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "fsdir", "lsdir", "zipfile",
+        "sqlar_uncompress",
         # DuckDB
         "read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json", "read_json_auto",
         "read_json_objects", "read_ndjson", "read_ndjson_auto", "read_text", "read_blob", "glob",
@@ -98,7 +101,7 @@ FORBIDDEN_FUNCTIONS = frozenset(
 FORBIDDEN_PREFIXES = (
     "lo_", "dblink", "pg_file_", "pg_ls_", "pg_read_", "pg_stat_reset", "pg_create_", "pg_drop_",
     "pg_replication_", "pg_logical_", "pg_wal_", "pg_backup_", "pg_start_backup", "pg_stop_backup",
-    "pg_advisory", "pg_try_advisory", "pg_sleep", "pg_terminate", "pg_cancel",
+    "pg_advisory", "pg_try_advisory", "pg_sleep", "pg_terminate", "pg_cancel", "pg_log_",
     "read_", "parquet_", "iceberg_", "delta_", "postgres_", "mysql_", "sqlite_scan", "sqlite_attach",
 )
 

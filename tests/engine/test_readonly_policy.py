@@ -125,6 +125,10 @@ BYPASSES = [
     ("duckdb", "SELECT * FROM read_text('/etc/passwd')"),
     ("duckdb", "SELECT * FROM sqlite_scan('/tmp/x.db', 't')"),
     ("duckdb", "SELECT * FROM Artist, read_json('/tmp/x.json') AS j"),
+    ("sqlite", "SELECT name FROM fsdir('/home')"),
+    ("sqlite", "SELECT * FROM zipfile('/tmp/x.zip')"),
+    ("mysql", "SELECT MASTER_POS_WAIT('log', 4)"),
+    ("postgres", "SELECT pg_log_backend_memory_contexts(1)"),
     # files read through table names
     ("duckdb", 'SELECT * FROM "secrets.csv"'),
     ("duckdb", "SELECT * FROM secrets.csv"),
