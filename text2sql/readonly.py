@@ -5,8 +5,12 @@ never read-only).
 Accepted: exactly one statement, and it is a query (SELECT, set operations, VALUES, WITH).
 Refused anywhere in the tree, CTE bodies included: DML and DDL, PRAGMA, ATTACH/DETACH,
 COPY, SET, CALL/EXECUTE and any statement sqlglot only knows as a raw ``Command``,
-LOAD/INSTALL, ``SELECT ... INTO``, row locks (``FOR UPDATE``), and functions that reach
-files, programs, other servers, sequences, settings or sleep.
+LOAD/INSTALL, ``SELECT ... INTO``, row locks (``FOR UPDATE``), functions that reach
+files, programs, other servers, sequences, settings, locks or sleep (by name or family
+prefix, whatever the quoting or schema qualification), DuckDB table names the engine would
+read as files, and MySQL/MariaDB executable comments (``/*! ... */``: a comment to sqlglot,
+code to the server). The policy cannot see inside user-defined functions or views; the
+read-only connection (execute.py) is what stops those from writing.
 """
 
 from __future__ import annotations
