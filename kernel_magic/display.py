@@ -87,9 +87,7 @@ class LiveSQL:
             self.last = now
             self.handle.update(GeneratedSQL(self.text, ["… writing"]))
 
-    def finish(self, shown) -> None:
-        """Replace the growing text with the final display (or clear it: ``shown=None``)."""
-        if shown is None:
-            self.handle.update(GeneratedSQL(self.text, ["cancelled"]))
-        else:
-            self.handle.update(shown)
+    def finish(self, shown, note: str = "cancelled") -> None:
+        """Replace the growing text with the final display, or (``shown=None``) leave the
+        partial text marked with ``note``."""
+        self.handle.update(shown if shown is not None else GeneratedSQL(self.text, [note]))

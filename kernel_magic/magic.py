@@ -191,12 +191,12 @@ class Text2SQLMagics(Magics):
         from text2sql.db import display_url
         from text2sql.kernel_magic.display import GeneratedSQL
 
-        result = self._generate(assistant, question, target, settings)
+        result, live = self._generate(assistant, question, target, settings)
         if result is None:
             return None
         shown = GeneratedSQL.of(result, display_url(conn.url))
-        if self._live is not None:
-            self._live.finish(shown)
+        if live is not None:
+            live.finish(shown)
         else:
             display(shown)
         if not result.ok:
@@ -231,22 +231,20 @@ class Text2SQLMagics(Magics):
             self.shell.user_ns[args.out] = frame
         return frame
 
-    _live = None  # the live display of the cell being answered (Jupyter only)
-
     def _generate(self, assistant, question, target, settings):
-        """The model's Result, or None when the user interrupted (loading or writing)."""
+        """(the model's Result, the live display in Jupyter or None); the Result is None
+        when the user interrupted the loading or the writing."""
         from text2sql.kernel_magic.display import LiveSQL, in_kernel
         from text2sql.kernel_magic.generation import Cancelled, generate_interruptibly
 
-        self._live = None
         if not assistant.loaded:
             try:
                 assistant.load(progress=True)  # once per kernel: a tqdm.auto bar
             except KeyboardInterrupt:
                 print("text2sql: model loading cancelled")
-                return None
-        self._live = LiveSQL() if in_kernel(self.shell) else None
-        listeners = list(self.token_listeners) + ([self._live] if self._live is not None else [])
+                return None, None
+        live = LiveSQL() if in_kernel(self.shell) else None
+        listeners = list(self.token_listeners) + ([live] if live is not None else [])
 
         def on_piece(piece: str) -> None:
             for listener in listeners:
@@ -254,9 +252,13 @@ class Text2SQLMagics(Magics):
 
         try:
             return generate_interruptibly(assistant, question, target, n=settings.n_candidates,
-                                          on_piece=on_piece if listeners else None)
+                                          on_piece=on_piece if listeners else None), live
         except Cancelled:
-            if self._live is not None:
-                self._live.finish(None)
+            if live is not None:
+                live.finish(None)
             print("text2sql: generation cancelled")
-            return None
+            return None, None
+        except BaseException:
+            if live is not None:
+                live.finish(None, "stopped by an error")
+            raise
