@@ -10,7 +10,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Problem:
     message: str
-    code: str  # "syntax" | "unknown-table" | "unknown-column" | "not-read-only" | "excluded" | "empty" | "execution"
+    code: str  # "syntax" | "unknown-table" | "unknown-column" | "ambiguous-column" | "not-read-only" | "excluded" | "empty" | "execution"
     line: int = 1  # 1-based
     column: int = 1  # 1-based, first character of the offending text
     end_line: int | None = None  # 1-based, inclusive line of the last character
