@@ -84,10 +84,13 @@ class GenerateHandler(_Base):
         settings, conn = self._connection(body.get("connection"))
 
         def generate():
+            from text2sql.kernel_magic.connections import ensure_reachable
             from text2sql.kernel_magic.generation import assistant_for
 
             assistant = assistant_for(settings)
-            assistant.load()
+            engine, _ = assistant.engine(conn.name)
+            ensure_reachable(engine)  # a database that is down is a 503, one that is back works at once
+            assistant.load(progress=False)
             return assistant.generate(body["question"], conn.name, n=settings.n_candidates)
 
         result = await self._in_thread(generate)

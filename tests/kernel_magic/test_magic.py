@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from IPython.core.error import UsageError
@@ -216,3 +218,15 @@ def test_in_a_kernel_the_sql_grows_in_place_then_shows_the_verdict(shell, chinoo
     ids = [display_id for display_id, _ in cell.display_ids[: len(bundles)]]
     assert len(bundles) >= 2 and ids[0] is not None and set(ids) == {ids[0]}  # one output, updated
     assert [update for _, update in cell.display_ids[: len(bundles)]] == [False] + [True] * (len(bundles) - 1)
+
+
+def test_loading_the_extension_loads_no_model_database_or_jupysql_stack():
+    probe = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "assert InteractiveShell.instance().run_cell('%load_ext text2sql').success\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'sqlalchemy', 'jupyter_server', 'sql')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

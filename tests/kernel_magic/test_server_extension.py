@@ -143,3 +143,32 @@ async def test_generation_runs_off_the_event_loop(fresh_model_config, jp_fetch):
     assert not generating.done()  # the server answered while the model was still busy
     response = await generating
     assert json.loads(response.body)["sql"] == "SELECT COUNT(*) FROM Album;"
+
+
+@pytest.fixture
+def moving_database(jp_server_config, chinook_sqlite_url, tmp_path):
+    """A connection 'moving' whose SQLite file the test moves away and back."""
+    import shutil
+
+    path = tmp_path / "moving.sqlite"
+    shutil.copy(chinook_sqlite_url.removeprefix("sqlite:///"), path)
+    jp_server_config["Text2SQL"]["connections"]["moving"] = f"sqlite:///{path}"
+    return path
+
+
+async def test_a_database_that_goes_away_is_503_and_works_again_when_back(moving_database, jp_fetch):
+    question = json.dumps({"question": TINY_PAIRS[0][0], "connection": "moving"})
+    first = await jp_fetch("text2sql", "generate", method="POST", body=question, request_timeout=SLOW)
+    assert json.loads(first.body)["sql"] == TINY_PAIRS[0][1]
+
+    moving_database.rename(moving_database.with_suffix(".away"))
+    for request in (jp_fetch("text2sql", "schema", params={"connection": "moving"}),
+                    jp_fetch("text2sql", "generate", method="POST", body=question, request_timeout=SLOW)):
+        code, error = await error_of(request)
+        assert code == 503 and str(moving_database) in error["error"]
+
+    moving_database.with_suffix(".away").rename(moving_database)
+    schema = await jp_fetch("text2sql", "schema", params={"connection": "moving"})
+    assert len(json.loads(schema.body)["tables"]) == 11
+    again = await jp_fetch("text2sql", "generate", method="POST", body=question, request_timeout=SLOW)
+    assert json.loads(again.body)["sql"] == TINY_PAIRS[0][1]
