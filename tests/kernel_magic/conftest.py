@@ -67,16 +67,21 @@ def misbehaving_model() -> Path:
     return misbehaving_model_dir()
 
 
-@pytest.fixture(scope="module")
-def tiny_env(tiny_model_dir, tmp_path_factory):
-    """os.environ pointing text2sql's config at the tiny model for the whole module."""
-    env = tiny_config(tmp_path_factory.mktemp("cfg"), model=tiny_model_dir)
+def model_env(model, tmp_path_factory):
+    """Point text2sql's config (os.environ) at ``model`` until the generator is closed."""
+    env = tiny_config(tmp_path_factory.mktemp("cfg"), model=model)
     saved = dict(os.environ)
     for key in ("TEXT2SQL_CONFIG", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
         os.environ[key] = env[key]
     yield env
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def tiny_env(tiny_model_dir, tmp_path_factory):
+    """os.environ pointing text2sql's config at the tiny model for the whole module."""
+    yield from model_env(tiny_model_dir, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

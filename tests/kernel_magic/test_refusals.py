@@ -4,13 +4,11 @@ UsageError naming why, and nothing reaches the database."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import pytest
 from IPython.core.error import UsageError
 
-from tests.fixtures.tiny_model import tiny_config
 from tests.kernel_magic.conftest import (
     EXCLUDED_COLUMN,
     EXCLUDED_QUESTION,
@@ -20,6 +18,7 @@ from tests.kernel_magic.conftest import (
     SAFE_QUESTION,
     WRITE_QUESTION,
     WRITE_SQL,
+    model_env,
 )
 from tests.kernel_magic.helpers import ask, rows, run, sqlite_path
 
@@ -27,13 +26,7 @@ from tests.kernel_magic.helpers import ask, rows, run, sqlite_path
 @pytest.fixture(scope="module")
 def tiny_env(misbehaving_model, tmp_path_factory):
     """This module's shell uses the misbehaving model."""
-    env = tiny_config(tmp_path_factory.mktemp("cfg"), model=misbehaving_model)
-    saved = dict(os.environ)
-    for key in ("TEXT2SQL_CONFIG", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        os.environ[key] = env[key]
-    yield env
-    os.environ.clear()
-    os.environ.update(saved)
+    yield from model_env(misbehaving_model, tmp_path_factory)
 
 
 def album_count(url: str) -> int:
