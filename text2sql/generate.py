@@ -37,21 +37,33 @@ def statement_end(text: str) -> int | None:
     text so far cannot tell.
 
     Mirrors ``text2sql.prompt.extract_sql``: the statement ends after the first ``;``
-    outside quotes, or, once some text was written, before a ``--`` comment, a blank line
-    or a comment line. Where ``extract_sql`` would end at the end of the text (a trailing
+    outside quotes and comments, or, once some SQL was written, before a blank line or a
+    line that starts with ``--``; comments inside the statement are part of it. Where ``extract_sql`` would end at the end of the text (a trailing
     newline), this waits for more, since a generation may continue the statement. The
     tests check that cutting here never changes what ``extract_sql`` returns.
     """
     quote_char = None
-    written = False  # some non-blank text before the current position
-    for i, ch in enumerate(text):
+    written = False  # some SQL (not blanks, comments or stray semicolons) before here
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
         if quote_char:
             if ch == quote_char:
                 quote_char = None
+            i += 1
+            continue
+        if text.startswith("--", i) or text.startswith("/*", i):
+            close = "\n" if ch == "-" else "*/"
+            j = text.find(close, i + 2)
+            if j < 0:
+                return None  # the comment is still being written
+            i = j if close == "\n" else j + 2  # a line comment's newline is handled below
             continue
         if ch in "'\"`":
-            quote_char = ch
-        elif ch == ";":
+            quote_char = ch  # like extract_sql, quoted text before any SQL is not SQL yet
+            i += 1
+            continue
+        if ch == ";" and written:
             return i + 1
         elif ch == "\n" and written:
             rest = text[i + 1:].lstrip(" \t")
@@ -59,10 +71,9 @@ def statement_end(text: str) -> int | None:
                 return i
             if rest in ("", "-"):
                 return None  # the next line has not shown what it is yet
-        elif ch == "-" and text.startswith("--", i) and written:
-            return i
-        if not ch.isspace():
+        if not ch.isspace() and ch != ";":
             written = True
+        i += 1
     return None
 
 

@@ -160,7 +160,9 @@ def test_cutting_at_statement_end_never_changes_the_extracted_sql(text):
         ("SELECT 'a;b' FROM t;", "SELECT 'a;b' FROM t;"),
         ("SELECT a FROM t\n\nSELECT b", "SELECT a FROM t"),
         ("SELECT a FROM t\n-- another question", "SELECT a FROM t"),
-        ("SELECT a FROM t -- trailing note\n", "SELECT a FROM t "),
+        ("SELECT a FROM t -- trailing note\n\nSELECT b", "SELECT a FROM t -- trailing note"),
+        ("SELECT a /* ; */ FROM t;", "SELECT a /* ; */ FROM t;"),
+        ("-- leading comment\nSELECT 1;", "-- leading comment\nSELECT 1;"),
     ],
 )
 def test_statement_end_examples(text, expected):
