@@ -164,9 +164,13 @@ def test_an_interrupt_cancels_generation_and_the_kernel_keeps_working(shell, chi
     ask(shell, f"--db {chinook_sqlite_url} --no-run", ALBUMS_Q)  # the model is loaded
     cancelled_before = assistant.activity.cancelled
     magics.token_listeners.append(interrupt_on_first_piece)
+    # A kernel turns SIGINT into KeyboardInterrupt; a jupyter-server started by another
+    # test in this process may have installed its own handler, so restore the kernel's.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cell = ask(shell, f"--db {chinook_sqlite_url}", QUESTION)
     finally:
+        signal.signal(signal.SIGINT, previous)
         magics.token_listeners.remove(interrupt_on_first_piece)
     assert cell.error is None and cell.result is None
     assert "generation cancelled" in cell.stdout
