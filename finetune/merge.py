@@ -20,9 +20,9 @@ def merge(run_dir, out_dir, *, model=None, gguf: bool = False) -> Path:
     adapter = run_dir / "adapter" if (run_dir / "adapter" / "adapter_config.json").exists() else run_dir
     if not (adapter / "adapter_config.json").exists():
         raise ConfigError(f"no adapter in {run_dir} (expected adapter/adapter_config.json)")
-    if gguf and importlib.util.find_spec("llama_cpp") is None and importlib.util.find_spec("convert_hf_to_gguf") is None:
-        raise ConfigError("GGUF export needs llama.cpp's convert_hf_to_gguf.py (pip install llama-cpp-python, "
-                          "or a llama.cpp checkout on PYTHONPATH); the merged safetensors model was not written")
+    if gguf and importlib.util.find_spec("convert_hf_to_gguf") is None:
+        raise ConfigError("GGUF export needs llama.cpp's convert_hf_to_gguf.py on PYTHONPATH (from a llama.cpp "
+                          "checkout); the merged safetensors model was not written")
     loaded = load_model(model=model, adapter=str(adapter), precision="fp32", device="cpu", progress=True)
     hf = loaded.model
     if hasattr(hf, "merge_and_unload"):

@@ -188,8 +188,12 @@ def train(cfg: TrainConfig, examples=None) -> Path:
     elapsed = time.perf_counter() - started
     adapter_dir = out / "adapter"
     save_adapter(trainer.model, adapter_dir)
-    tokens = sum(r["length"] for r in rows) * (cfg.epochs if cfg.max_steps <= 0 else 1)
-    summary = {"train_runtime_s": round(elapsed, 1), "global_step": result.global_step,
+    # Tokens trained in THIS run (a resumed run counts only its own steps), from the mean
+    # example length: steps x examples per step x mean tokens per example.
+    steps_here = result.global_step - (int(resume.name.split("-")[1]) if resume else 0)
+    mean_len = sum(r["length"] for r in rows) / len(rows)
+    tokens = steps_here * cfg.batch_size * cfg.grad_accum * mean_len
+    summary = {"train_runtime_s": round(elapsed, 1), "global_step": result.global_step, "steps_this_run": steps_here,
                "train_loss": result.training_loss, "examples_per_s": result.metrics.get("train_samples_per_second"),
                "tokens_per_s": round(tokens / elapsed, 1) if elapsed else None, "resumed_from": str(resume) if resume else None}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
