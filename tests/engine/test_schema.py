@@ -74,9 +74,9 @@ def test_round_trips_do_not_grow_with_the_number_of_tables(tmp_path, n_tables):
 
 def test_round_trips_on_postgres_do_not_grow_from_11_to_2000_tables():
     """In a database of its own, so other tests never see the 2,000 tables."""
-    from tests.fixtures.databases import PG_ADMIN_URL, _server_database, load_chinook
+    from tests.fixtures.databases import PG_ADMIN_URL, server_database, load_chinook
 
-    admin, name, url = _server_database(PG_ADMIN_URL, "PostgreSQL")
+    admin, name, url = server_database(PG_ADMIN_URL, "PostgreSQL")
     try:
         load_chinook(url)
         engine = create_engine(url)

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from lsprotocol import types
 
-from tests.fixtures.databases import PG_ADMIN_URL, unreachable
+from tests.fixtures.databases import PG_ADMIN_URL, server_database
 from tests.fixtures.tiny_model import tiny_config
 from tests.server.conftest import start, status, stop
 
@@ -79,16 +79,9 @@ async def test_bad_connection_gives_one_message_and_the_server_keeps_working(tmp
 @pytest.fixture
 def postgres_database():
     """A PostgreSQL database this test may drop and create again: (url with a password, admin, name)."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"t2s_faults_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.OperationalError as err:
-        admin.dispose()
-        unreachable(f"PostgreSQL: {str(err.orig).splitlines()[0]}")
+    admin, name, url = server_database(PG_ADMIN_URL, "PostgreSQL")
     # trust authentication ignores the password: it is there to prove it never leaks
-    url = admin.url.set(database=name, password=SECRET).render_as_string(hide_password=False)
+    url = sa.engine.make_url(url).set(password=SECRET).render_as_string(hide_password=False)
     yield url, admin, name
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
