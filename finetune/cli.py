@@ -69,8 +69,10 @@ def main(argv=None) -> int:
 
 def eval_main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="text2sql eval", description="execution accuracy on Spider-format data")
-    parser.add_argument("--data", required=True, help="a Spider-format directory (dev.json, database/)")
-    parser.add_argument("--split", default="dev")
+    parser.add_argument("--data", required=True,
+                        help="a Spider-format directory (dev.json, database/) or a JSON questions file")
+    parser.add_argument("--split", default=None,
+                        help="Spider: the split file (default dev); questions file: the 'split' value to keep (default all)")
     parser.add_argument("--model", help="model dir or .gguf (default: the embedded Gemma 3 270M)")
     parser.add_argument("--adapter", help='adapter dir; "none" for the base model (default: the shipped adapter)')
     parser.add_argument("--precision", default="auto")
@@ -79,10 +81,13 @@ def eval_main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout in seconds")
     parser.add_argument("--out", default="out/eval", help="report directory (report.json, report.md)")
     args = parser.parse_args(argv)
-    from text2sql.finetune.evaluate import evaluate, load_spider, write_report
+    from text2sql.finetune.evaluate import evaluate, load_questions, load_spider, write_report
     from text2sql.pipeline import Assistant
 
-    examples, skipped = load_spider(args.data, args.split)
+    if Path(args.data).is_file():
+        examples, skipped = load_questions(args.data, args.split)
+    else:
+        examples, skipped = load_spider(args.data, args.split or "dev")
     if args.limit and args.limit < len(examples):
         stride = len(examples) / args.limit
         examples = [examples[int(i * stride)] for i in range(args.limit)]

@@ -109,6 +109,34 @@ def load_spider(data_dir, split: str = "dev") -> tuple[list[EvalExample], dict]:
     return examples, dict(skipped)
 
 
+def load_questions(path, split: str | None = None) -> tuple[list[EvalExample], dict]:
+    """(examples, {}) from a JSON questions file: ``{"database": path, "questions": [{"question",
+    "query", "split"?, "database"?}]}``; database paths are relative to the file. ``split``
+    keeps only the questions with that ``split`` value ("all" or None keeps every one)."""
+    from text2sql.errors import ConfigError
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+        rows = doc["questions"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"{path}: not a questions file ({err}); expected {{\"database\": ..., \"questions\": [...]}}") from err
+    examples = []
+    for i, row in enumerate(rows):
+        if split not in (None, "all") and row.get("split") != split:
+            continue
+        database = row.get("database", doc.get("database"))
+        if not database or "question" not in row or "query" not in row:
+            raise ConfigError(f"{path}: question {i} needs 'question', 'query' and a database")
+        db_path = (path.parent / database).resolve()
+        if not db_path.is_file():
+            raise ConfigError(f"{path}: question {i}: database not found: {db_path}")
+        examples.append(EvalExample(db_path.stem, row["question"], row["query"], db_path, None))
+    if not examples:
+        raise ConfigError(f"{path}: no questions with split {split!r}")
+    return examples, {}
+
+
 def normalized_sql(sql: str, dialect: str = "sqlite") -> str:
     import sqlglot
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers

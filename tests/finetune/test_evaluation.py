@@ -52,3 +52,44 @@ def test_dev_has_972_runnable_questions_and_62_skipped():
 def test_normalized_sql_ignores_case_spacing_and_semicolons():
     assert normalized_sql("select  Name from ARTIST;") == normalized_sql("SELECT name FROM artist")
     assert normalized_sql("SELECT a FROM t") != normalized_sql("SELECT b FROM t")
+
+
+CHINOOK_QUESTIONS = Path(__file__).parents[1] / "fixtures" / "chinook_questions.json"
+
+
+def test_chinook_questions_have_20_per_language_and_gold_sql_that_returns_rows():
+    from text2sql.finetune.evaluate import execute, load_questions
+
+    for lang in ("en", "ko"):
+        examples, skipped = load_questions(CHINOOK_QUESTIONS, lang)
+        assert len(examples) == 20 and skipped == {}
+        assert len({e.question for e in examples}) == 20
+        for ex in examples:
+            assert ex.db_path.name == "chinook.sqlite"
+            assert execute(ex.db_path, ex.gold, 10.0), ex.question
+    assert len(load_questions(CHINOOK_QUESTIONS)[0]) == 40
+
+
+def test_chinook_questions_are_not_spider_questions():
+    from text2sql.finetune.evaluate import load_questions
+
+    spider = {ex["question"].strip().lower() for f in ("train.json", "dev.json")
+              for ex in json.loads((SPIDER / f).read_text())}
+    assert len(spider) > 7_000
+    examples, _ = load_questions(CHINOOK_QUESTIONS)
+    assert not [e.question for e in examples if e.question.strip().lower() in spider]
+
+
+def test_bad_questions_files_say_what_is_wrong(tmp_path):
+    from text2sql.errors import ConfigError
+    from text2sql.finetune.evaluate import load_questions
+
+    bad = tmp_path / "q.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="not a questions file"):
+        load_questions(bad)
+    bad.write_text(json.dumps({"database": "missing.sqlite", "questions": [{"question": "q", "query": "SELECT 1"}]}))
+    with pytest.raises(ConfigError, match="database not found"):
+        load_questions(bad)
+    with pytest.raises(ConfigError, match="no questions with split 'fr'"):
+        load_questions(CHINOOK_QUESTIONS, "fr")
