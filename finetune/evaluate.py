@@ -12,6 +12,7 @@ questions evaluated, 62 skipped for ``wta_1``). Generation goes through the same
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -40,7 +41,9 @@ class Outcome:
     ex: bool
     normalized_match: bool
     error: str | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # generation + validation of this question
+    new_tokens: int | None = None  # tokens the greedy decode wrote (backend timings, when it has them)
+    decode_tokens_per_s: float | None = None
 
 
 @dataclass
@@ -76,6 +79,9 @@ class EvalReport:
             "by_database": {d: {"count": len(v), "ex": rate(v, "ex")} for d, v in sorted(by_db.items())},
             "wall_s": round(self.wall_s, 1),
             "seconds_per_question": round(self.wall_s / self.evaluated, 3) if self.evaluated else None,
+            "mean_generation_s": round(statistics.fmean(o.seconds for o in self.outcomes), 3) if self.outcomes else None,
+            "median_decode_tokens_per_s": round(statistics.median(rates), 1) if (rates := [
+                o.decode_tokens_per_s for o in self.outcomes if o.decode_tokens_per_s]) else None,
             "questions_per_s": round(self.evaluated / self.wall_s, 3) if self.wall_s else None,
         }
 
@@ -164,11 +170,14 @@ def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progre
     for ex in tqdm(examples, desc="eval", unit="q", disable=not progress):
         t0 = time.perf_counter()
         pred, error = "", None
+        stats = None
         try:
             result = assistant.generate(ex.question, f"sqlite:///{ex.db_path}", n=n, execute_check=n > 1)
             pred = result.sql
+            stats = getattr(assistant.backend, "last_stats", None)
         except Exception as err:  # the model must not stop the evaluation
             error = f"generation: {err}"
+        seconds = round(time.perf_counter() - t0, 3)
         ok = False
         if pred and error is None:
             try:
@@ -179,7 +188,8 @@ def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progre
                 error = str(err).splitlines()[0][:300]
         report.outcomes.append(Outcome(ex.db_id, ex.question, ex.gold, pred, ex.hardness, ok,
                                        normalized_sql(pred) == normalized_sql(ex.gold) if pred else False,
-                                       error, round(time.perf_counter() - t0, 3)))
+                                       error, seconds, (stats or {}).get("new_tokens"),
+                                       (stats or {}).get("decode_tokens_per_s")))
     report.wall_s = time.perf_counter() - started
     report.model = assistant.model_name
     return report
@@ -204,8 +214,9 @@ def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:
         f"| all | {summary['evaluated']} | {summary['ex']} | {summary['normalized_sql_match']} |",
     ]
     lines += [f"| {h} | {v['count']} | {v['ex']} | {v['normalized_sql_match']} |" for h, v in summary["by_hardness"].items()]
-    lines += ["", f"Wall time {summary['wall_s']} s; {summary['seconds_per_question']} s per question; "
-                  f"{summary['questions_per_s']} questions/s.", "", "## By database", "",
+    lines += ["", f"Wall time {summary['wall_s']} s; {summary['seconds_per_question']} s per question "
+                  f"({summary['mean_generation_s']} s generating); {summary['questions_per_s']} questions/s; "
+                  f"median decode {summary['median_decode_tokens_per_s']} tokens/s.", "", "## By database", "",
               "| database | questions | EX % |", "|---|---|---|"]
     lines += [f"| {d} | {v['count']} | {v['ex']} |" for d, v in summary["by_database"].items()]
     lines += ["", "## Failures", ""]

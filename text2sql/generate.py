@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
+import time
 from collections import OrderedDict
 from typing import Callable, Protocol, runtime_checkable
 
@@ -194,6 +195,39 @@ class _PieceStreamer:
         pass
 
 
+class _TimingStreamer:
+    """Wraps the optional piece streamer; notes when the first new token came and how many
+    followed, for ``TransformersBackend.last_stats``."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.count = 0
+        self.prompt_seen = False
+
+    def put(self, value) -> None:
+        if self.prompt_seen:
+            if self.first is None:
+                self.first = time.perf_counter()
+            self.count += int(value.numel())
+        self.prompt_seen = True
+        if self.inner is not None:
+            self.inner.put(value)
+
+    def end(self) -> None:
+        if self.inner is not None:
+            self.inner.end()
+
+    def stats(self, prompt_tokens: int, prefilled: int) -> dict:
+        done = time.perf_counter()
+        decode_s = done - self.first if self.first is not None else 0.0
+        return {"prompt_tokens": prompt_tokens, "prefilled_tokens": prefilled, "new_tokens": self.count,
+                "time_to_first_token_s": round((self.first or done) - self.started, 4),
+                "total_s": round(done - self.started, 4),
+                "decode_tokens_per_s": round((self.count - 1) / decode_s, 2) if self.count > 1 and decode_s > 0 else None}
+
+
 class TransformersBackend:
     """In-process generation with a transformers model (see the module docstring)."""
 
@@ -203,6 +237,7 @@ class TransformersBackend:
         self.name = loaded.info.name
         self.activity = Activity()
         self.prefix_stats = {"hits": 0, "misses": 0}
+        self.last_stats: dict | None = None  # timings of the last greedy completion (_TimingStreamer.stats)
         self._prefix_cache: OrderedDict[tuple[int, ...], object] = OrderedDict()
         self._prefix_cache_size = prefix_cache_size
         self._lock = threading.Lock()  # one generation at a time per model
@@ -258,9 +293,14 @@ class TransformersBackend:
         import torch
         from transformers import StoppingCriteriaList
 
+        timing = _TimingStreamer(None)
         ids = self._encode(prompt)
+        hits = self.prefix_stats["hits"]
         past = self._cached_prefix(ids, prefix, cancel) if prefix else None
-        streamer = _PieceStreamer(self.tokenizer, on_token) if on_token else None
+        # tokens reused from an earlier request (generate() grows this copy, so count now)
+        cached = past.get_seq_length() if past is not None and self.prefix_stats["hits"] > hits else 0
+        timing.inner = _PieceStreamer(self.tokenizer, on_token) if on_token else None
+        streamer = timing
         stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
         with torch.inference_mode():
             out = self.model.generate(
@@ -273,6 +313,7 @@ class TransformersBackend:
                 **self._generate_kwargs(max_new_tokens),
             )
         _check(cancel)
+        self.last_stats = timing.stats(ids.shape[1], ids.shape[1] - cached)
         return self._finish(out[0], ids.shape[1])
 
     def _beams(self, prompt, n, max_new_tokens, cancel) -> list[str]:

@@ -112,6 +112,21 @@ def test_eval_writes_json_and_markdown_reports(tiny_model_dir, tmp_path):
     assert "| all | 4 |" in md and "## Failures" in md
 
 
+def test_eval_on_a_questions_file_keeps_one_language_and_reports_decode_speed(tiny_model_dir, tmp_path):
+    out = tmp_path / "eval"
+    questions = Path(__file__).parents[1] / "fixtures" / "chinook_questions.json"
+    proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(questions), "--split", "ko",
+                           "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
+                           "--limit", "3", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["evaluated"] == 3 and report["summary"]["skipped"] == 0
+    assert {o["db_id"] for o in report["outcomes"]} == {"chinook"}
+    assert all(any("\uac00" <= ch <= "\ud7a3" for ch in o["question"]) for o in report["outcomes"])  # Hangul
+    assert all(o["new_tokens"] for o in report["outcomes"] if o["pred"])
+    assert report["summary"]["median_decode_tokens_per_s"] > 0
+
+
 def test_sweep_scores_every_run_on_the_same_heldout_databases(tiny_model_dir, tmp_path):
     spec = tmp_path / "sweep.yaml"
     spec.write_text(

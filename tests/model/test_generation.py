@@ -117,6 +117,23 @@ def test_a_prefix_that_does_not_match_the_prompt_is_not_used(tiny_backend, chino
     assert tiny_backend.prefix_stats["hits"] == stats["hits"]
 
 
+def test_last_stats_count_the_new_tokens_and_the_prefilled_part(tiny_loaded, chinook):
+    backend = TransformersBackend(tiny_loaded)
+    question, sql = TINY_PAIRS[0]
+    text, prefix = _prompt(chinook, question)
+    [completion] = backend.generate(text, prefix=prefix)
+    first = backend.last_stats
+    assert first["prompt_tokens"] == first["prefilled_tokens"] == backend.count_tokens(text) + 1  # + BOS
+    assert first["new_tokens"] >= backend.count_tokens(completion)
+    assert 0 < first["time_to_first_token_s"] <= first["total_s"]
+    assert first["decode_tokens_per_s"] > 0
+    backend.generate(text, prefix=prefix)  # the schema prefix now comes from the cache
+    second = backend.last_stats
+    assert second["prompt_tokens"] == first["prompt_tokens"]
+    assert second["prefilled_tokens"] == first["prompt_tokens"] - (backend.count_tokens(prefix) + 1)
+    assert second["new_tokens"] == first["new_tokens"]
+
+
 def test_activity_counts_are_consistent_under_threads():
     activity = Activity()
     barrier = threading.Barrier(8)
