@@ -95,6 +95,8 @@ def eval_main(argv=None) -> int:
     assistant.load(progress=True)
     report = evaluate(examples, assistant, n=args.n, timeout_s=args.timeout)
     report.skipped = skipped
+    report.data = (f"{Path(args.data).name} {args.split or ('all' if Path(args.data).is_file() else 'dev')}"
+                   + (f" (stride sample of {args.limit})" if args.limit else ""))
     json_path, md_path = write_report(report, args.out)
     s = report.summary()
     print(f"EX {s['ex']} %  normalized-SQL match {s['normalized_sql_match']} %  "

@@ -53,6 +53,7 @@ class EvalReport:
     wall_s: float = 0.0
     model: str = ""
     n: int = 1
+    data: str = ""  # what was evaluated, e.g. "spider dev" or "chinook_questions.json ko (limit 100)"
 
     @property
     def evaluated(self) -> int:
@@ -68,6 +69,7 @@ class EvalReport:
             by_db[o.db_id].append(o)
         return {
             "model": self.model,
+            "data": self.data,
             "n_candidates": self.n,
             "evaluated": self.evaluated,
             "skipped": sum(self.skipped.values()),
