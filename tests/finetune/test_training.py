@@ -87,6 +87,22 @@ def test_qlora_nf4_trains_on_cpu(tiny_model_dir, tmp_path):
     assert (out / "adapter" / "adapter_model.safetensors").exists()
 
 
+def test_accelerate_launch_runs_training_unchanged_and_bf16_autocast_takes_effect(trained, tiny_model_dir, tmp_path):
+    """The command a multi-GPU box would use, here with one CPU process; bf16=true changes the
+    numerics of the same seeded step (autocast is on) but not by much."""
+    out = tmp_path / "accelerate"
+    cmd = train_cmd(tiny_model_dir, out, "bf16=true", "max_steps=2", "save_steps=100")
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", *cmd[2:]]
+    proc = subprocess.run(launch, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "adapter written to" in proc.stdout
+    got, fp32 = metrics(out), metrics(trained)
+    assert [m["step"] for m in got] == [1, 2]
+    assert got[0]["loss"] != pytest.approx(fp32[0]["loss"], abs=1e-6)
+    assert got[0]["loss"] == pytest.approx(fp32[0]["loss"], rel=0.05)
+
+
 def test_merge_gives_a_model_that_loads_without_peft(trained, tiny_model_dir, tmp_path):
     out = tmp_path / "merged"
     proc = subprocess.run([sys.executable, "-m", "text2sql", "finetune", "merge", str(trained), str(out),
