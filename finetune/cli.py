@@ -78,6 +78,8 @@ def eval_main(argv=None) -> int:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--limit", type=int, help="evaluate only N questions (a stride sample over the split)")
     parser.add_argument("--n", type=int, default=1, help="candidates per question (>1: execution-guided selection)")
+    parser.add_argument("--batch-size", type=int, default=8,
+                        help="greedy questions on one database decoded together (1: one by one, with latency columns)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout in seconds")
     parser.add_argument("--out", default="out/eval", help="report directory (report.json, report.md)")
     args = parser.parse_args(argv)
@@ -93,10 +95,11 @@ def eval_main(argv=None) -> int:
         examples = [examples[int(i * stride)] for i in range(args.limit)]
     assistant = Assistant(model=args.model, adapter=args.adapter, precision=args.precision)
     assistant.load(progress=True)
-    report = evaluate(examples, assistant, n=args.n, timeout_s=args.timeout)
+    report = evaluate(examples, assistant, n=args.n, timeout_s=args.timeout, batch_size=args.batch_size)
     report.skipped = skipped
     report.data = (f"{Path(args.data).name} {args.split or ('all' if Path(args.data).is_file() else 'dev')}"
-                   + (f" (stride sample of {args.limit})" if args.limit else ""))
+                   + (f" (stride sample of {args.limit})" if args.limit else "")
+                   + (f", batches of {args.batch_size}" if args.n == 1 and args.batch_size > 1 else ""))
     json_path, md_path = write_report(report, args.out)
     s = report.summary()
     print(f"EX {s['ex']} %  normalized-SQL match {s['normalized_sql_match']} %  "

@@ -163,38 +163,64 @@ def execute(db_path: Path, sql: str, timeout_s: float):
     return run(f"sqlite:///{db_path}", sql, limit=100_000, timeout_s=timeout_s).rows
 
 
-def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progress=True) -> EvalReport:
-    """Generate for every example with ``assistant`` and score it by execution."""
+def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progress=True,
+             batch_size: int = 1) -> EvalReport:
+    """Generate for every example with ``assistant`` and score it by execution.
+
+    ``batch_size > 1`` (greedy only) decodes consecutive questions on the same database
+    together (``Assistant.generate_many``): the same SQL, more questions per second; the
+    per-question latency columns then describe the batch, so they are left empty."""
+    from itertools import groupby
+
     from tqdm.auto import tqdm
 
     report = EvalReport(n=n)
     started = time.perf_counter()
-    for ex in tqdm(examples, desc="eval", unit="q", disable=not progress):
-        t0 = time.perf_counter()
-        pred, error = "", None
-        stats = None
-        try:
-            result = assistant.generate(ex.question, f"sqlite:///{ex.db_path}", n=n, execute_check=n > 1)
-            pred = result.sql
-            stats = getattr(assistant.backend, "last_stats", None)
-        except Exception as err:  # the model must not stop the evaluation
-            error = f"generation: {err}"
-        seconds = round(time.perf_counter() - t0, 3)
-        ok = False
-        if pred and error is None:
-            try:
-                gold_rows = execute(ex.db_path, ex.gold, timeout_s)
-                pred_rows = execute(ex.db_path, pred, timeout_s)
-                ok = results_match(gold_rows, pred_rows, order_key_columns(ex.gold))
-            except Exception as err:
-                error = str(err).splitlines()[0][:300]
-        report.outcomes.append(Outcome(ex.db_id, ex.question, ex.gold, pred, ex.hardness, ok,
-                                       normalized_sql(pred) == normalized_sql(ex.gold) if pred else False,
-                                       error, seconds, (stats or {}).get("new_tokens"),
-                                       (stats or {}).get("decode_tokens_per_s")))
+    bar = tqdm(total=len(examples), desc="eval", unit="q", disable=not progress)
+    batched = n == 1 and batch_size > 1
+    for db_path, group in groupby(examples, key=lambda ex: ex.db_path):
+        group = list(group)
+        for k in range(0, len(group), batch_size if batched else 1):
+            chunk = group[k:k + (batch_size if batched else 1)]
+            t0 = time.perf_counter()
+            answers = _generate(chunk, db_path, assistant, n, batched)
+            seconds = round((time.perf_counter() - t0) / len(chunk), 3)
+            for ex, (pred, error, stats) in zip(chunk, answers):
+                report.outcomes.append(_score(ex, pred, error, stats, seconds, timeout_s))
+                bar.update(1)
+    bar.close()
     report.wall_s = time.perf_counter() - started
     report.model = assistant.model_name
     return report
+
+
+def _generate(chunk, db_path, assistant, n: int, batched: bool) -> list[tuple[str, str | None, dict | None]]:
+    """(predicted SQL, generation error, backend timings) per example; never raises."""
+    url = f"sqlite:///{db_path}"
+    try:
+        if batched:
+            results = assistant.generate_many([ex.question for ex in chunk], url, batch_size=len(chunk))
+            return [("", f"generation: {r}", None) if isinstance(r, Exception) else (r.sql, None, None)
+                    for r in results]
+        result = assistant.generate(chunk[0].question, url, n=n, execute_check=n > 1)
+        return [(result.sql, None, getattr(assistant.backend, "last_stats", None))]
+    except Exception as err:  # the model must not stop the evaluation
+        return [("", f"generation: {err}", None) for _ in chunk]
+
+
+def _score(ex: EvalExample, pred: str, error: str | None, stats: dict | None, seconds: float,
+           timeout_s: float) -> Outcome:
+    ok = False
+    if pred and error is None:
+        try:
+            gold_rows = execute(ex.db_path, ex.gold, timeout_s)
+            pred_rows = execute(ex.db_path, pred, timeout_s)
+            ok = results_match(gold_rows, pred_rows, order_key_columns(ex.gold))
+        except Exception as err:
+            error = str(err).splitlines()[0][:300]
+    return Outcome(ex.db_id, ex.question, ex.gold, pred, ex.hardness, ok,
+                   normalized_sql(pred) == normalized_sql(ex.gold) if pred else False,
+                   error, seconds, (stats or {}).get("new_tokens"), (stats or {}).get("decode_tokens_per_s"))
 
 
 def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:

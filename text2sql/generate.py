@@ -13,6 +13,8 @@ beside ``TransformersBackend`` without touching the callers.
 * with ``n > 1`` the other candidates come from beam search (``num_beams=n``,
   ``num_return_sequences=n``) minus duplicates of the greedy one: deterministic, ranked
   by likelihood, and without the temperature knob sampling would need;
+* ``generate_batch`` decodes the greedy completions of several prompts at once (for
+  evaluation), sharing the cached prefix KV when the prompts share it;
 * every candidate stops at the end of its statement (``statement_end``), and is cut there;
 * ``cancel`` (a ``threading.Event``) is checked at every decoding step and raises
   ``GenerationCancelled``; ``Activity`` counts running / cancelled / finished / failed
@@ -260,6 +262,17 @@ class TransformersBackend:
                         candidates.append(text)
             return candidates[:n]
 
+    def generate_batch(self, prompts, *, max_new_tokens=256, prefix=None) -> list[str]:
+        """The greedy completion of each prompt, decoded together (for evaluation throughput:
+        one pass over the weights serves the whole batch). When every prompt starts with
+        ``prefix``, its cached KV is shared and only the rest is prefilled, padded between
+        the prefix and each question so positions match a single generation."""
+        prompts = list(prompts)
+        with self._lock, self.activity.track():
+            if len(prompts) <= 1:
+                return [self._greedy(p, max_new_tokens, None, None, prefix) for p in prompts]
+            return self._greedy_batch(prompts, max_new_tokens, prefix)
+
     # -- decoding
 
     def _encode(self, text: str):
@@ -315,6 +328,41 @@ class TransformersBackend:
         _check(cancel)
         self.last_stats = timing.stats(ids.shape[1], ids.shape[1] - cached)
         return self._finish(out[0], ids.shape[1])
+
+    def _greedy_batch(self, prompts, max_new_tokens, prefix) -> list[str]:
+        import torch
+        from transformers import StoppingCriteriaList
+
+        started = time.perf_counter()
+        rows = [self.tokenizer(p).input_ids for p in prompts]  # BOS + text, as _encode
+        pad = self._generate_kwargs(0)["pad_token_id"]
+        shared, past = 0, None
+        if prefix:
+            p_ids = self.tokenizer(prefix).input_ids
+            if all(len(r) > len(p_ids) and r[: len(p_ids)] == p_ids for r in rows):
+                past = self._cached_prefix(torch.tensor([rows[0]], device=self._device()), prefix, None)
+                shared = len(p_ids) if past is not None else 0
+        tails = [r[shared:] for r in rows]
+        width = max(len(t) for t in tails)
+        ids = [r[:shared] + [pad] * (width - len(t)) + t for r, t in zip(rows, tails)]
+        mask = [[1] * shared + [0] * (width - len(t)) + [1] * len(t) for t in tails]
+        if past is not None:
+            past.batch_repeat_interleave(len(rows))
+        total = shared + width
+        stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, total, None)])
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=torch.tensor(ids, device=self._device()),
+                attention_mask=torch.tensor(mask, device=self._device()),
+                past_key_values=past,
+                num_beams=1,
+                stopping_criteria=stop,
+                **self._generate_kwargs(max_new_tokens),
+            )
+        new = int((out[:, total:] != pad).sum())
+        self.last_stats = {"batch": len(rows), "prompt_tokens": sum(map(len, rows)), "new_tokens": new,
+                           "total_s": round(time.perf_counter() - started, 4), "decode_tokens_per_s": None}
+        return [self._finish(row, total) for row in out]
 
     def _beams(self, prompt, n, max_new_tokens, cancel) -> list[str]:
         import torch

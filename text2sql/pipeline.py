@@ -60,6 +60,17 @@ class Result:
         return bool(self.sql) and not any(p.severity == "error" for p in self.problems)
 
 
+@dataclass
+class _Job:
+    """One question made ready for the model: its engine, schema, prompt and token cap."""
+
+    engine: object
+    schema: object
+    prefix: str
+    text: str
+    limit: int
+
+
 _DEFAULTS = {"model": None, "adapter": None, "precision": "auto", "device": "auto"}
 
 
@@ -155,28 +166,67 @@ class Assistant:
 
     def generate(self, question: str, database=None, *, n: int | None = None, on_token=None, cancel=None,
                  execute_check: bool = True, max_new_tokens: int | None = None) -> Result:
-        from text2sql import prompt
-
         started = time.perf_counter()
-        question = prompt.clean_question(question)  # EmptyQuestion (a Text2SQLError) when blank
         n = int(n or getattr(self.settings, "n_candidates", 1) or 1)
         if n < 1:
             raise Text2SQLError(f"the number of candidates must be at least 1 (got {n})")
+        job = self._prepare(question, database, max_new_tokens)
+        backend = self.load()
+        completions = backend.generate(job.text, n=n, max_new_tokens=job.limit, on_token=on_token, cancel=cancel,
+                                       prefix=job.prefix)
+        return self._result(job, completions, execute_check, backend.name, started)
+
+    def generate_many(self, questions, database=None, *, batch_size: int = 8,
+                      execute_check: bool = False) -> list["Result | Text2SQLError"]:
+        """Greedy SQL for many questions on one database, decoded in batches when the backend
+        can (``generate_batch``); for evaluation. Each item is a Result, or the
+        ``Text2SQLError`` that question raised (an empty question, say): one bad question
+        does not lose the others."""
+        started = time.perf_counter()
+        out: list = [None] * len(questions)
+        groups: dict = {}
+        for i, question in enumerate(questions):
+            try:
+                job = self._prepare(question, database, None)
+            except Text2SQLError as err:
+                out[i] = err
+                continue
+            groups.setdefault((job.prefix, job.limit), []).append((i, job))
+        backend = self.load()
+        batch = getattr(backend, "generate_batch", None)
+        for (prefix, limit), jobs in groups.items():
+            for k in range(0, len(jobs), max(1, batch_size)):
+                chunk = jobs[k:k + max(1, batch_size)]
+                texts = [job.text for _, job in chunk]
+                if batch is not None:
+                    completions = [[c] for c in batch(texts, max_new_tokens=limit, prefix=prefix)]
+                else:
+                    completions = [backend.generate(t, n=1, max_new_tokens=limit, prefix=prefix) for t in texts]
+                for (i, job), comps in zip(chunk, completions):
+                    out[i] = self._result(job, comps, execute_check, backend.name, started)
+        return out
+
+    def _prepare(self, question, database, max_new_tokens) -> "_Job":
+        from text2sql import prompt
+
+        question = prompt.clean_question(question)  # EmptyQuestion (a Text2SQLError) when blank
         engine, conn = self.engine(database)
         schema = self._schema(engine, conn)
         prefix = prompt.schema_prefix(schema, question=question)  # the part shared by all questions
         text = prefix + prompt.question_suffix(question)  # == prompt.render(schema, question)
         shown = prefix.count("\nCREATE ")  # tables shown (a large schema is cut to the relevant ones)
         limit = min(max_new_tokens or self.settings.max_tokens, TOKENS_BASE + TOKENS_PER_TABLE * max(shown, 1))
-        backend = self.load()
-        completions = backend.generate(text, n=n, max_new_tokens=limit, on_token=on_token, cancel=cancel,
-                                       prefix=prefix)
+        return _Job(engine, schema, prefix, text, limit)
+
+    def _result(self, job: "_Job", completions, execute_check: bool, model: str, started: float) -> Result:
+        from text2sql import prompt
+
         candidates: list[Candidate] = []
         for completion in completions:
             sql = prompt.extract_sql(completion)
             if any(c.sql == sql for c in candidates):
                 continue
-            candidates.append(Candidate(sql, self._problems(sql, schema, engine, execute_check), completion))
+            candidates.append(Candidate(sql, self._problems(sql, job.schema, job.engine, execute_check), completion))
         chosen = next((c for c in candidates if c.ok), None)
         if chosen is None:  # the fewest errors; the earlier (more likely) one on ties
             chosen = min(candidates, key=lambda c: sum(p.severity == "error" for p in c.problems))
@@ -184,9 +234,9 @@ class Assistant:
             sql=chosen.sql,
             problems=chosen.problems,
             candidates=candidates,
-            model=backend.name,
-            schema_version=schema.version,
-            dialect=schema.dialect,
+            model=model,
+            schema_version=job.schema.version,
+            dialect=job.schema.dialect,
             elapsed_s=round(time.perf_counter() - started, 3),
         )
 

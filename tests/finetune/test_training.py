@@ -114,18 +114,25 @@ def test_merge_gives_a_model_that_loads_without_peft(trained, tiny_model_dir, tm
     assert not any("lora" in n for n, _ in model.named_parameters())
 
 
-def test_eval_writes_json_and_markdown_reports(tiny_model_dir, tmp_path):
-    out = tmp_path / "eval"
-    proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(SPIDER), "--split", "dev",
-                           "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
-                           "--limit", "4", "--out", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads((out / "report.json").read_text())
+def test_eval_writes_json_and_markdown_reports_and_batches_change_no_answer(tiny_model_dir, tmp_path):
+    reports = {}
+    for batch in ("1", "3"):
+        out = tmp_path / f"eval-{batch}"
+        proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(SPIDER), "--split", "dev",
+                               "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
+                               "--limit", "6", "--batch-size", batch, "--out", str(out)],
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        reports[batch] = json.loads((out / "report.json").read_text())
+    report = reports["3"]
     s = report["summary"]
-    assert s["evaluated"] == 4 and s["skipped"] == 62 and 0 <= s["ex"] <= 100
-    assert len(report["outcomes"]) == 4 and all(o["hardness"] for o in report["outcomes"])
+    assert s["evaluated"] == 6 and s["skipped"] == 62 and 0 <= s["ex"] <= 100
+    assert s["data"] == "spider dev (stride sample of 6), batches of 3"
+    assert len(report["outcomes"]) == 6 and all(o["hardness"] for o in report["outcomes"])
+    assert [o["pred"] for o in report["outcomes"]] == [o["pred"] for o in reports["1"]["outcomes"]]
+    assert reports["1"]["summary"]["median_decode_tokens_per_s"] > 0
     md = (out / "report.md").read_text()
-    assert "| all | 4 |" in md and "## Failures" in md
+    assert "| all | 6 |" in md and "## Failures" in md
 
 
 def test_eval_on_a_questions_file_keeps_one_language_and_reports_decode_speed(tiny_model_dir, tmp_path):
@@ -133,7 +140,7 @@ def test_eval_on_a_questions_file_keeps_one_language_and_reports_decode_speed(ti
     questions = Path(__file__).parents[1] / "fixtures" / "chinook_questions.json"
     proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(questions), "--split", "ko",
                            "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
-                           "--limit", "3", "--out", str(out)], capture_output=True, text=True, timeout=900)
+                           "--limit", "3", "--batch-size", "1", "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["evaluated"] == 3 and report["summary"]["skipped"] == 0

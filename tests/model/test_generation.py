@@ -134,6 +134,28 @@ def test_last_stats_count_the_new_tokens_and_the_prefilled_part(tiny_loaded, chi
     assert second["new_tokens"] == first["new_tokens"]
 
 
+@pytest.mark.parametrize("shared_prefix", [True, False])
+def test_a_batch_gives_each_prompt_its_single_greedy_completion(tiny_loaded, chinook, shared_prefix):
+    """Questions of different lengths, padded together (after the shared schema prefix, or
+    on the left without one), decode to what each gives alone."""
+    backend = TransformersBackend(tiny_loaded)
+    questions = [q for q, _ in TINY_PAIRS[:4]] + ["List the names of all media types and how many tracks each has"]
+    prompts = [_prompt(chinook, q) for q in questions]
+    alone = [backend.generate(text)[0] for text, _ in prompts]
+    prefix = prompts[0][1] if shared_prefix else None
+    assert all(p == prefix for _, p in prompts) or not shared_prefix
+    hits = backend.prefix_stats["hits"]
+    together = backend.generate_batch([text for text, _ in prompts], prefix=prefix)
+    assert together == alone
+    assert [TINY_PAIRS[i][1] for i in range(4)] == together[:4]
+    assert backend.last_stats["batch"] == 5 and backend.last_stats["new_tokens"] > 0
+    if shared_prefix:  # the prefix KV was built once for the batch, then reused
+        again = backend.generate_batch([text for text, _ in prompts[:2]], prefix=prefix)
+        assert again == alone[:2] and backend.prefix_stats["hits"] > hits
+    assert backend.generate_batch([]) == []
+    assert backend.generate_batch([prompts[1][0]], prefix=prefix) == [alone[1]]
+
+
 def test_activity_counts_are_consistent_under_threads():
     activity = Activity()
     barrier = threading.Barrier(8)

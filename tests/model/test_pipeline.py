@@ -116,6 +116,21 @@ def test_the_backend_gets_the_rendered_prompt_its_schema_prefix_and_a_token_cap(
     assert 96 < request["max_new_tokens"] <= Settings().max_tokens
 
 
+def test_many_questions_are_answered_in_batches_and_a_bad_one_loses_nothing(assistant, chinook_sqlite_url):
+    questions = [TINY_PAIRS[0][0], "   ", TINY_PAIRS[1][0], TINY_PAIRS[2][0]]
+    results = assistant.generate_many(questions, chinook_sqlite_url, batch_size=2)
+    assert isinstance(results[1], Text2SQLError)
+    assert [r.sql for r in (results[0], results[2], results[3])] == [extract_sql(TINY_PAIRS[i][1]) for i in range(3)]
+    assert all(r.ok for r in (results[0], results[2], results[3]))
+
+
+def test_many_questions_fall_back_to_one_by_one_without_a_batch_backend(chinook_sqlite_url):
+    backend, assistant = scripted("SELECT COUNT(*) FROM Album;")
+    results = assistant.generate_many(["How many albums?", "And tracks?"], chinook_sqlite_url)
+    assert [r.sql for r in results] == ["SELECT COUNT(*) FROM Album;"] * 2
+    assert [r["n"] for r in backend.requests] == [1, 1] and all(r["prefix"] for r in backend.requests)
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])
 def test_an_empty_question_is_a_clear_error(question):
     backend, assistant = scripted("SELECT 1;")
