@@ -23,6 +23,7 @@ from pathlib import Path
 from text2sql.finetune.config import TrainConfig
 
 METRICS = "metrics.jsonl"
+EMBEDDED_BASE = "google/gemma-3-270m"  # what the embedded GGUF was quantized from (the card says so too)
 
 
 def tokenize_examples(examples, tokenizer, max_length: int) -> tuple[list[dict], int]:
@@ -187,7 +188,7 @@ def train(cfg: TrainConfig, examples=None) -> Path:
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     elapsed = time.perf_counter() - started
     adapter_dir = out / "adapter"
-    save_adapter(trainer.model, adapter_dir)
+    save_adapter(trainer.model, adapter_dir, base=cfg.model or EMBEDDED_BASE)
     # Tokens trained in THIS run (a resumed run counts only its own steps), from the mean
     # example length: steps x examples per step x mean tokens per example.
     steps_here = result.global_step - (int(resume.name.split("-")[1]) if resume else 0)
@@ -204,10 +205,15 @@ def train(cfg: TrainConfig, examples=None) -> Path:
     return adapter_dir
 
 
-def save_adapter(model, adapter_dir: Path) -> None:
-    """The LoRA weights only, in bf16 (a few MB); no embedding or head is saved."""
+def save_adapter(model, adapter_dir: Path, base: str | None = None) -> None:
+    """The LoRA weights only, in bf16 (a few MB); no embedding or head is saved. ``base``
+    names the base model in adapter_config.json (the Hub id of the embedded model rather
+    than the path of a local cache)."""
     import torch
 
+    if base is not None:
+        for config in model.peft_config.values():
+            config.base_model_name_or_path = str(base)
     for name, param in model.named_parameters():
         if "lora_" in name:
             param.data = param.data.to(torch.bfloat16)

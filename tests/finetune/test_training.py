@@ -48,6 +48,8 @@ def test_a_run_writes_adapter_metrics_curve_and_model_card(trained, tiny_model_d
         assert {str(f.get_tensor(n).dtype) for n in names} == {"torch.bfloat16"}
     assert [m["step"] for m in metrics(trained)] == [1, 2, 3, 4, 5, 6]
     assert (trained / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == str(tiny_model_dir) and not config["modules_to_save"]
     card = (adapter / "README.md").read_text()
     for needle in ("base_model: google/gemma-3-270m", "library_name: peft", "license: gemma", "- spider",
                    "Q4_K_M", "Gemma Terms of Use", "CC BY-SA 4.0"):
