@@ -1,0 +1,38 @@
+"""bench/throughput.py on the tiny model: it measures every batch size on the same questions
+and shows that batching changes no answer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_throughput_bench_measures_each_batch_size_and_batches_agree(tiny_model_dir, tmp_path):
+    out = tmp_path / "throughput.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "throughput.py"), "--questions", "4",
+                           "--batch-sizes", "1", "4", "--model", str(tiny_model_dir), "--adapter", "none",
+                           "--precision", "fp32", "--force", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert [r["batch_size"] for r in report["rows"]] == [1, 4]
+    assert all(r["questions"] == 4 and r["questions_per_s"] > 0 for r in report["rows"])
+    assert report["rows"][1]["same_as_first"] == 4
+    assert "| 4 | 4 |" in proc.stdout and "(forced)" in proc.stdout
+
+
+def test_benches_refuse_a_busy_machine_unless_forced():
+    import os
+
+    if os.getloadavg()[0] <= 0.5:
+        pytest.skip("the machine is idle; the refusal needs load")
+    for script in ("throughput.py", "latency.py"):
+        proc = subprocess.run([sys.executable, str(ROOT / "bench" / script)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and "the machine is busy" in proc.stderr
