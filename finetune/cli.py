@@ -36,7 +36,7 @@ def _train(args) -> int:
 def _merge(args) -> int:
     from text2sql.finetune.merge import merge
 
-    print(f"merged model written to {merge(args.run, args.out, model=args.model, gguf=args.gguf)}")
+    print(f"merged model written to {merge(args.run, args.out, model=args.model, gguf=args.gguf, gguf_type=args.gguf_type)}")
     return 0
 
 
@@ -61,7 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("run", help="a training output dir (or an adapter dir)")
     p.add_argument("out", help="where to write the merged model")
     p.add_argument("--model", help="the base model (default: the embedded Gemma 3 270M)")
-    p.add_argument("--gguf", action="store_true", help="also export GGUF (needs llama.cpp's converter)")
+    p.add_argument("--gguf", action="store_true", help="also write model.gguf (for llama.cpp, Ollama, LM Studio)")
+    p.add_argument("--gguf-type", default="q8_0", choices=["q8_0", "f16"], help="GGUF matrix type (default q8_0)")
     p.set_defaults(func=_merge)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -114,6 +114,12 @@ def test_merge_gives_a_model_that_loads_without_peft(trained, tiny_model_dir, tm
 
     model = AutoModelForCausalLM.from_pretrained(out)
     assert not any("lora" in n for n, _ in model.named_parameters())
+    # The tiny test model's attention layout is not one GGUF can describe: refused, nothing written.
+    refused = subprocess.run([sys.executable, "-m", "text2sql", "finetune", "merge", str(trained),
+                              str(tmp_path / "gguf"), "--model", str(tiny_model_dir), "--gguf"],
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and "layer_types" in refused.stderr and "cannot be exported" in refused.stderr
+    assert not (tmp_path / "gguf").exists()
 
 
 def test_eval_writes_json_and_markdown_reports_and_batches_change_no_answer(tiny_model_dir, tmp_path):
