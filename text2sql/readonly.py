@@ -50,7 +50,10 @@ def parse(sql: str, dialect: str | None):
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        # A comment after the last ";" parses as an empty statement (exp.Semicolon holding the
+        # comment): not a statement. (MySQL's executable /*! */ comments are caught separately.)
+        statements = [s for s in sqlglot.parse(sql, read=dialect)
+                      if s is not None and not isinstance(s, sqlglot.exp.Semicolon)]
         return statements, []
     except ParseError as err:
         e = (err.errors or [{}])[0]

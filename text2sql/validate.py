@@ -296,6 +296,8 @@ def check(sql: str, schema: Schema | None = None, dialect: str | None = None) ->
         statements, problems = parse(sql, dialect)
         if problems:
             return problems
+        if not statements:
+            return [Problem("the SQL has no statement (only comments)", "empty", 1, 1)]
         problems = policy_problems(sql, statements, dialect)
         if schema is not None and not any(p.code == "not-read-only" for p in problems):
             if dialect != schema.dialect:

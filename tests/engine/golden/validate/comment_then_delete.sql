@@ -1,0 +1,2 @@
+SELECT Name FROM Artist; -- then
+DELETE FROM Album
