@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from idle import add_force_flag, busy  # bench/idle.py (the script's own folder is on sys.path)
+
 SINGLE = [
     "How many albums are there?", "List all genres", "Which artists have a name starting with A?",
     "How many customers live in Canada?", "What is the longest track?", "List the names of all media types",
@@ -86,12 +88,11 @@ def main(argv=None) -> int:
     parser.add_argument("--model")
     parser.add_argument("--adapter")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--force", action="store_true", help="measure even when the load average is above 0.5")
+    add_force_flag(parser)
     parser.add_argument("--out", default="bench/results/latency.json")
     args = parser.parse_args(argv)
-    load = os.getloadavg()[0]
-    if load > 0.5 and not args.force:
-        print(f"load average {load:.2f} > 0.5: the machine is busy; rerun when idle or pass --force", file=sys.stderr)
+    load = busy(args.force)
+    if load is None:
         return 2
     results = []
     for precision in args.precision:

@@ -16,6 +16,8 @@ import platform
 import sys
 from pathlib import Path
 
+from idle import add_force_flag, busy  # bench/idle.py (the script's own folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
 
@@ -61,12 +63,11 @@ def main(argv=None) -> int:
     parser.add_argument("--adapter")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--data", type=Path, default=SPIDER)
-    parser.add_argument("--force", action="store_true", help="measure even when the load average is above 0.5")
+    add_force_flag(parser)
     parser.add_argument("--out", default="bench/results/throughput.json")
     args = parser.parse_args(argv)
-    load = os.getloadavg()[0]
-    if load > 0.5 and not args.force:
-        print(f"load average {load:.2f} > 0.5: the machine is busy; rerun when idle or pass --force", file=sys.stderr)
+    load = busy(args.force)
+    if load is None:
         return 2
     report = measure(args.questions, args.batch_sizes, args.model, args.adapter, args.precision, args.data)
     report["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
