@@ -29,6 +29,7 @@ class TrainConfig:
     model: str | None = None  # base model dir/.gguf; None = the embedded Gemma 3 270M
     quantization: str = "none"  # none | nf4 (QLoRA through bitsandbytes)
     # -- LoRA
+    init_adapter: str | None = None  # start from this adapter's LoRA weights (continue a shipped adapter)
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
@@ -73,6 +74,8 @@ class TrainConfig:
             problems.append("format: table needs columns: {question: ..., sql: ..., context: ... or db_path: ...}")
         if self.format == "spider" and not (Path(self.data) / f"{self.split}.json").is_file():
             problems.append(f"no {self.split}.json in {self.data}")
+        if self.init_adapter and not (Path(self.init_adapter) / "adapter_config.json").is_file():
+            problems.append(f"init_adapter: no adapter_config.json in {self.init_adapter}")
         if problems:
             raise ConfigError("bad training config: " + "; ".join(problems))
         return self

@@ -126,6 +126,10 @@ def load_base(cfg: TrainConfig):
     model, tokenizer = loaded.model, loaded.tokenizer
     if cfg.quantization == "nf4":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    if cfg.init_adapter:  # continue training an adapter (its own r, alpha and targets apply)
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, cfg.init_adapter, is_trainable=True), tokenizer, loaded.info
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=cfg.target_modules, task_type="CAUSAL_LM")
     return get_peft_model(model, lora), tokenizer, loaded.info

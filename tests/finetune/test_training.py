@@ -80,6 +80,19 @@ def test_training_killed_mid_run_resumes_to_the_same_metrics(trained, tiny_model
     assert "checkpoint-" in json.loads((out / "train_summary.json").read_text())["resumed_from"]
 
 
+def test_training_can_continue_from_an_adapter(trained, tiny_model_dir, tmp_path):
+    out = tmp_path / "continued"
+    proc = subprocess.run(train_cmd(tiny_model_dir, out, f"init_adapter={trained / 'adapter'}", "max_steps=1",
+                                    "save_steps=100", "learning_rate=0"), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fresh = metrics(trained)
+    # the same first batch, scored with the trained adapter: lower than the fresh run's first loss
+    assert metrics(out)[0]["loss"] < fresh[0]["loss"] - 0.1
+    bad = subprocess.run(train_cmd(tiny_model_dir, tmp_path / "bad", f"init_adapter={tmp_path}"),
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "init_adapter: no adapter_config.json" in bad.stderr
+
+
 def test_qlora_nf4_trains_on_cpu(tiny_model_dir, tmp_path):
     out = tmp_path / "qlora"
     proc = subprocess.run(train_cmd(tiny_model_dir, out, "quantization=nf4", "max_steps=2", "save_steps=100"),
