@@ -26,8 +26,8 @@ def load_summaries(directory: Path = REPORTS) -> list[tuple[str, dict]]:
     return [(p.stem, json.loads(p.read_text())["summary"]) for p in sorted(directory.glob("*.json"))]
 
 
-def _cell(value, suffix="") -> str:
-    return "—" if value is None else f"{value}{suffix}"
+def _cell(value) -> str:
+    return "—" if value is None else str(value)
 
 
 def render(summaries: list[tuple[str, dict]]) -> str:
@@ -49,12 +49,18 @@ def render(summaries: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def readme_block(text: str) -> str:
+def _block_span(text: str) -> tuple[int, int]:
+    """Where the generated block lies in ``text``: after BEGIN, up to END."""
     try:
         start = text.index(BEGIN) + len(BEGIN)
-        return text[start:text.index(END, start)].strip()
+        return start, text.index(END, start)
     except ValueError:
         raise SystemExit(f"README.md has no results markers ({BEGIN} ... {END})") from None
+
+
+def readme_block(text: str) -> str:
+    start, end = _block_span(text)
+    return text[start:end].strip()
 
 
 def main(argv=None) -> int:
@@ -66,9 +72,9 @@ def main(argv=None) -> int:
         print(table)
         return 0
     text = README.read_text()
-    old = readme_block(text)
-    README.write_text(text.replace(BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0], f"{BEGIN}\n{table}\n"))
-    print("README.md updated" if old != table else "README.md already up to date")
+    start, end = _block_span(text)
+    README.write_text(f"{text[:start]}\n{table}\n{text[end:]}")
+    print("README.md updated" if text[start:end].strip() != table else "README.md already up to date")
     return 0
 
 

@@ -87,10 +87,12 @@ def eval_main(argv=None) -> int:
     from text2sql.finetune.evaluate import evaluate, load_questions, load_spider, write_report
     from text2sql.pipeline import Assistant
 
-    if Path(args.data).is_file():
-        examples, skipped = load_questions(args.data, args.split)
+    questions_file = Path(args.data).is_file()
+    split = args.split or ("all" if questions_file else "dev")
+    if questions_file:
+        examples, skipped = load_questions(args.data, split)
     else:
-        examples, skipped = load_spider(args.data, args.split or "dev")
+        examples, skipped = load_spider(args.data, split)
     if args.limit and args.limit < len(examples):
         stride = len(examples) / args.limit
         examples = [examples[int(i * stride)] for i in range(args.limit)]
@@ -98,7 +100,7 @@ def eval_main(argv=None) -> int:
     assistant.load(progress=True)
     report = evaluate(examples, assistant, n=args.n, timeout_s=args.timeout, batch_size=args.batch_size)
     report.skipped = skipped
-    report.data = (f"{Path(args.data).name} {args.split or ('all' if Path(args.data).is_file() else 'dev')}"
+    report.data = (f"{Path(args.data).name} {split}"
                    + (f" (stride sample of {args.limit})" if args.limit else "")
                    + (f", batches of {args.batch_size}" if args.n == 1 and args.batch_size > 1 else ""))
     json_path, md_path = write_report(report, args.out)

@@ -168,8 +168,9 @@ def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progre
     """Generate for every example with ``assistant`` and score it by execution.
 
     ``batch_size > 1`` (greedy only) decodes consecutive questions on the same database
-    together (``Assistant.generate_many``): the same SQL, more questions per second; the
-    per-question latency columns then describe the batch, so they are left empty."""
+    together (``Assistant.generate_many``): the same SQL, more questions per second. Each
+    question's ``seconds`` is then its batch's time over the batch size, and the decode
+    timings (tokens, tokens/s) are left empty."""
     from itertools import groupby
 
     from tqdm.auto import tqdm

@@ -10,8 +10,8 @@ the same layout with ``gguf`` (the library transformers itself reads GGUF with):
   HF checkpoint keeps ``w``; readers subtract 1 again),
 * matrices as Q8_0 (default) or F16, norms as F32.
 
-The test writes a tiny model's GGUF and loads it back through transformers' GGUF reader:
-same logits.
+The test writes the GGUF of a small model shaped like Gemma 3 270M and loads it back
+through transformers' GGUF reader: same logits.
 """
 
 from __future__ import annotations
