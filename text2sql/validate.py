@@ -321,6 +321,9 @@ def ensure_read_only(sql: str, dialect: str | None = None, schema: Schema | None
     statements, problems = parse(sql, dialect)
     if problems:
         raise InvalidSQL(f"the SQL does not parse: {problems[0]}", problems)
+    if not statements:
+        empty = Problem("the SQL has no statement (only comments)", "empty", 1, 1)
+        raise InvalidSQL(empty.message, [empty])
     refused = policy_problems(sql, statements, dialect)
     if schema is not None and schema.exclude and not refused:
         refused += [p for s in statements for p in _schema_problems(sql, s, schema) if p.code == "excluded"]

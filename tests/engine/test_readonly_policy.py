@@ -247,6 +247,13 @@ def test_problems_point_at_the_offending_text():
     assert (p.code, p.line, p.column, p.end_column) == ("not-read-only", 2, 8, 20)
 
 
+@pytest.mark.parametrize("sql", [";", " ; ;", "-- only a comment", "/* c */ ;"])
+def test_text_with_no_statement_is_refused_as_empty_not_run(sql):
+    with pytest.raises(InvalidSQL, match="no statement"):
+        ensure_read_only(sql, "sqlite")
+    assert [p.code for p in check(sql, None, "sqlite")] == ["empty"]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=120), st.sampled_from(["sqlite", "postgres", "mysql", "duckdb"]))
 def test_ensure_read_only_raises_only_text2sql_errors(text, dialect):
