@@ -20,11 +20,13 @@ def _fence(text: str, language: str = "sql") -> str:
 
 
 def verdict_lines(result) -> list[str]:
-    """One line per problem, or one line saying the SQL checked out."""
+    """One line per problem, or one line saying the SQL checked out; then any note (a
+    column reference text2sql corrected)."""
+    notes = [f"• {note}" for note in getattr(result, "notes", [])]
     if not result.problems:
-        return ["✓ valid against the live schema"]
+        return ["✓ valid against the live schema", *notes]
     marks = {"error": "✗", "warning": "⚠"}
-    return [f"{marks.get(p.severity, '•')} {p}" for p in result.problems]
+    return [f"{marks.get(p.severity, '•')} {p}" for p in result.problems] + notes
 
 
 class GeneratedSQL:

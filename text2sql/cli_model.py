@@ -81,6 +81,10 @@ def cmd_ask(args) -> int:
         print()
     else:
         print(result.sql or "-- (the model wrote no SQL)")
+    for note in result.notes:
+        print(f"-- {note}")
+    if stream and result.notes:  # what streamed was the model's text; this is what ran
+        print(result.sql)
     if result.ok:
         print("-- ok: valid against the schema" + (" and runs" if not result.problems else ""))
     for problem in result.problems:
@@ -107,7 +111,9 @@ def _as_json(result, rows) -> dict:
         "sql": result.sql,
         "ok": result.ok,
         "problems": [p.__dict__ for p in result.problems],
-        "candidates": [{"sql": c.sql, "problems": [p.__dict__ for p in c.problems]} for c in result.candidates],
+        "notes": result.notes,
+        "candidates": [{"sql": c.sql, "problems": [p.__dict__ for p in c.problems], "repairs": list(c.repairs)}
+                       for c in result.candidates],
         "model": result.model,
         "dialect": result.dialect,
         "schema_version": result.schema_version,

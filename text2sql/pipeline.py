@@ -9,7 +9,10 @@ candidate that passes wins; if none does, the one with the fewest errors is retu
 with its problems, so front ends can show them.
 
 No code path returns SQL the model did not write: there are no templates and no
-fallbacks. A model that writes garbage gives a ``Result`` with problems, never an
+fallbacks. The one edit made to the model's text is ``text2sql.repair``: when a column
+sits on the wrong table of a join (or is misspelt) and exactly one table in scope has it,
+the reference is corrected; the candidate lists the change in ``repairs`` and the result
+in ``notes``. A model that writes garbage gives a ``Result`` with problems, never an
 exception; an empty question is a ``Text2SQLError``.
 
 The model loads lazily on first use, or explicitly with ``load()`` (thread-safe; the
@@ -38,6 +41,7 @@ class Candidate:
     sql: str  # the statement extracted from the completion ("" when there was none)
     problems: list[Problem]
     completion: str  # the model's raw text
+    repairs: tuple[str, ...] = ()  # column references corrected by text2sql.repair ("T1.name -> T2.name")
 
     @property
     def ok(self) -> bool:
@@ -46,7 +50,7 @@ class Candidate:
 
 @dataclass
 class Result:
-    sql: str  # the chosen candidate's SQL, exactly as the model wrote it
+    sql: str  # the chosen candidate's SQL, as the model wrote it (plus its ``repairs``, if any)
     problems: list[Problem]  # the chosen candidate's problems (empty when it validated)
     candidates: list[Candidate]
     model: str  # the model's display name
@@ -226,11 +230,13 @@ class Assistant:
             sql = prompt.extract_sql(completion)
             if any(c.sql == sql for c in candidates):
                 continue
-            candidates.append(Candidate(sql, self._problems(sql, job.schema, job.engine, execute_check), completion))
+            candidates.append(self._candidate(sql, completion, job, execute_check))
         chosen = next((c for c in candidates if c.ok), None)
         if chosen is None:  # the fewest errors; the earlier (more likely) one on ties
-            chosen = min(candidates, key=lambda c: sum(p.severity == "error" for p in c.problems))
+            chosen = min(candidates, key=lambda c: _errors(c.problems))
+        notes = [f"corrected column references: {', '.join(chosen.repairs)}"] if chosen.repairs else []
         return Result(
+            notes=notes,
             sql=chosen.sql,
             problems=chosen.problems,
             candidates=candidates,
@@ -239,6 +245,25 @@ class Assistant:
             dialect=job.schema.dialect,
             elapsed_s=round(time.perf_counter() - started, 3),
         )
+
+    def _candidate(self, sql: str, completion: str, job: "_Job", execute_check: bool) -> Candidate:
+        """The candidate for one completion; when the schema check finds an unknown column,
+        the repaired SQL replaces it if it has fewer errors."""
+        problems = self._problems(sql, job.schema, job.engine, False)
+        if any(p.code == "unknown-column" for p in problems):
+            from text2sql.repair import repair
+
+            fixed = repair(sql, job.schema)
+            if fixed is not None:
+                better = self._problems(fixed.sql, job.schema, job.engine, False)
+                if _errors(better) < _errors(problems):
+                    sql, problems = fixed.sql, better
+                    if execute_check and not _errors(problems):
+                        problems = self._problems(sql, job.schema, job.engine, True)
+                    return Candidate(sql, problems, completion, fixed.changes)
+        if execute_check and not _errors(problems):
+            problems = self._problems(sql, job.schema, job.engine, True)
+        return Candidate(sql, problems, completion)
 
     def _problems(self, sql: str, schema, engine, execute_check: bool) -> list[Problem]:
         from text2sql.validate import check
@@ -261,3 +286,7 @@ class Assistant:
             except Text2SQLError as err:
                 problems.append(Problem(str(err), "execution"))
         return problems
+
+
+def _errors(problems) -> int:
+    return sum(p.severity == "error" for p in problems)

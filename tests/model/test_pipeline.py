@@ -71,7 +71,7 @@ def test_a_write_statement_is_never_chosen_and_never_run(chinook_sqlite_url):
 
 def test_the_first_candidate_that_validates_and_runs_wins(chinook_sqlite_url):
     _, assistant = scripted(
-        "SELECT Nme FROM Artist;",  # unknown column
+        "SELECT Popularity FROM Artist;",  # unknown column
         "SELECT Name FROM Artist WHERE ArtistId = 1 + ;",  # syntax
         "SELECT Name FROM Artist ORDER BY Name LIMIT 3;",
         "SELECT Title FROM Album;",
@@ -92,10 +92,31 @@ def test_execution_failures_count_as_problems(chinook_sqlite_url):
 
 
 def test_without_a_valid_candidate_the_one_with_fewest_errors_is_returned(chinook_sqlite_url):
-    _, assistant = scripted("SELECT Nme, Ttle FROM Artist;", "SELECT Nme FROM Artist;")
+    _, assistant = scripted("SELECT Popularity, Genre FROM Artist;", "SELECT Popularity FROM Artist;")
     result = assistant.generate("artists", chinook_sqlite_url, n=2)
-    assert result.sql == "SELECT Nme FROM Artist;"
+    assert result.sql == "SELECT Popularity FROM Artist;"
     assert len(result.problems) == 1 and result.problems[0].code == "unknown-column"
+
+
+def test_a_column_on_the_wrong_join_table_is_repaired_and_the_change_is_shown(chinook_sqlite_url):
+    wrote = "SELECT T1.Name FROM Album AS T1 JOIN Artist AS T2 ON T1.ArtistId = T2.ArtistId WHERE T1.Title = 'Facelift';"
+    _, assistant = scripted(wrote)
+    result = assistant.generate("who made Facelift?", chinook_sqlite_url)
+    assert result.ok, result.problems
+    assert result.sql.startswith("SELECT T2.Name FROM Album AS T1")
+    assert result.candidates[0].completion == wrote and result.candidates[0].repairs == ("T1.Name -> T2.Name",)
+    assert result.notes == ["corrected column references: T1.Name -> T2.Name"]
+    from text2sql.execute import run
+
+    assert run(chinook_sqlite_url, result.sql).rows == [("Alice In Chains",)]
+
+
+def test_a_partial_repair_keeps_the_remaining_problem_visible(chinook_sqlite_url):
+    _, assistant = scripted("SELECT T1.Name, T1.Popularity FROM Album AS T1 JOIN Artist AS T2 ON T1.ArtistId = T2.ArtistId;")
+    result = assistant.generate("artists and popularity", chinook_sqlite_url)
+    assert result.sql.startswith("SELECT T2.Name, T1.Popularity")
+    assert not result.ok and [p.code for p in result.problems] == ["unknown-column"]
+    assert "Popularity" in result.problems[0].message
 
 
 def test_duplicate_candidates_are_merged(chinook_sqlite_url):
