@@ -3,7 +3,14 @@
 token, time to the full SQL, decode tokens/s and peak RSS, as p50/p90. Prints a Markdown
 table and writes JSON.
 
-    python bench/latency.py [--precision fp32 int8 bf16] [--model DIR] [--adapter none] [--out bench/results/latency.json]
+    python bench/latency.py [--precision fp32 int8 bf16] [--model DIR] [--adapter none]
+                            [--llama-gguf FILE ...] [--out bench/results/latency.json]
+
+When llama-cpp-python is installed, the same run measures llama.cpp on the same prompts
+and thread count (``bench/llamacpp.py``; the embedded Q4_K_M file unless --llama-gguf
+names others). Each row also shows how close decoding comes to this machine's memory
+bandwidth limit: a decode step reads every weight once, so the limit is the measured read
+bandwidth over the bytes of weights.
 
 It records the load average and refuses to measure when the machine is busy (> 0.5)
 unless --force: numbers taken beside other work are not numbers.
@@ -43,7 +50,7 @@ def pct(values, q):
     return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3) if values else None
 
 
-def measure(precision: str, model, adapter, threads: int) -> dict:
+def measure(precision: str, model, adapter, threads: int, prefix_cache: bool = True) -> dict:
     import torch
 
     torch.set_num_threads(threads)
@@ -53,6 +60,8 @@ def measure(precision: str, model, adapter, threads: int) -> dict:
     assistant = Assistant(model=model, adapter=adapter, precision=precision, device="cpu")
     assistant.load(progress=False)
     cold = time.perf_counter() - t0
+    if not prefix_cache:  # every request prefills the whole prompt (the "before" row)
+        assistant.backend._prefix_cache_size = 0
     assistant.generate(SINGLE[0], None, execute_check=False)  # warm the schema cache and prefix
     rows = []
     for kind, questions in (("single", SINGLE), ("join", JOINS)):
@@ -69,9 +78,15 @@ def measure(precision: str, model, adapter, threads: int) -> dict:
             rows.append({"kind": kind, "question": q, "ttft_s": ttft, "total_s": total, "tokens": ntok,
                          "decode_tok_s": (ntok - 1) / (total - ttft) if total > ttft and ntok > 1 else None,
                          "valid": result.ok, "sql": result.sql})
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = {"precision": precision, "used": assistant.backend.loaded.info.precision, "cold_start_s": round(cold, 2),
-           "peak_rss_mb": round(rss_mb), "model": assistant.model_name}
+    used = assistant.backend.loaded.info.precision + ("" if prefix_cache else ", no schema prefix cache")
+    out = {"precision": precision, "used": used, "cold_start_s": round(cold, 2),
+           "model": assistant.model_name, "weight_bytes": weight_bytes(assistant.backend.loaded.model)}
+    return summarize(out, rows)
+
+
+def summarize(info: dict, rows: list[dict]) -> dict:
+    """p50/p90 per kind of question, peak RSS of this process, and the rows themselves."""
+    out = dict(info, peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     for kind in ("single", "join"):
         sub = [r for r in rows if r["kind"] == kind]
         out[kind] = {"ttft_p50": pct([r["ttft_s"] for r in sub], .5), "ttft_p90": pct([r["ttft_s"] for r in sub], .9),
@@ -82,6 +97,40 @@ def measure(precision: str, model, adapter, threads: int) -> dict:
     return out
 
 
+def weight_bytes(model) -> int:
+    """Bytes of weights a decode step reads: parameters, buffers and the packed weights of
+    dynamically quantized layers (the tied embedding/head counted once)."""
+    import torch
+
+    seen, total = set(), 0
+
+    def add(t):
+        nonlocal total
+        if isinstance(t, torch.Tensor) and t.data_ptr() not in seen:
+            seen.add(t.data_ptr())
+            total += t.numel() * t.element_size()
+        elif isinstance(t, (tuple, list)):
+            for x in t:
+                add(x)
+
+    for value in model.state_dict(keep_vars=True).values():
+        add(value)
+    return total
+
+
+def read_bandwidth(threads: int, gib: float = 1.0) -> float:
+    """Memory read bandwidth in bytes/s: the best of five sums over a ``gib`` GiB tensor."""
+    import torch
+
+    torch.set_num_threads(threads)
+    x = torch.ones(int(gib * 2**30) // 4)
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - t0)
+    return x.numel() * 4 / best
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", nargs="+", default=["fp32", "int8", "bf16"])
@@ -89,26 +138,42 @@ def main(argv=None) -> int:
     parser.add_argument("--adapter")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     add_force_flag(parser)
+    parser.add_argument("--llama-gguf", nargs="*", default=None,
+                        help="GGUF files for llama.cpp (default: the embedded Q4_K_M; none given: skip llama.cpp)")
     parser.add_argument("--out", default="bench/results/latency.json")
     args = parser.parse_args(argv)
     load = busy(args.force)
     if load is None:
         return 2
-    results = []
-    for precision in args.precision:
-        import subprocess
+    import subprocess
 
-        # One process per precision: cold start and peak RSS are per configuration.
-        proc = subprocess.run([sys.executable, __file__, "--_one", precision, "--threads", str(args.threads)]
-                              + (["--model", args.model] if args.model else [])
-                              + (["--adapter", args.adapter] if args.adapter else []),
-                              capture_output=True, text=True)
+    from llamacpp import available
+
+    common = ["--threads", str(args.threads)] + (["--model", args.model] if args.model else []) \
+        + (["--adapter", args.adapter] if args.adapter else [])
+    # One process per configuration: cold start and peak RSS are its own.
+    runs = [(precision, ["--_one", precision]) for precision in args.precision]
+    runs.append((f"{args.precision[0]} without the prefix cache", ["--_one", args.precision[0], "--no-prefix-cache"]))
+    notes = []
+    if available():
+        runs += [(f"llama.cpp {g or 'embedded'}", ["--_llama", g or ""]) for g in (args.llama_gguf if args.llama_gguf is not None else [None])]
+    else:
+        notes.append("llama.cpp: not measured (llama-cpp-python is not installed)")
+    results = []
+    for label, flags in runs:
+        proc = subprocess.run([sys.executable, __file__, *flags, *common], capture_output=True, text=True)
         if proc.returncode != 0:
-            print(f"{precision}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            print(f"{label}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             continue
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    bandwidth = read_bandwidth(args.threads)
+    for r in results:
+        limit = bandwidth / r["weight_bytes"]
+        decode = max(r["single"]["decode_tok_s_p50"], r["join"]["decode_tok_s_p50"])
+        r["bandwidth_limit_tok_s"], r["of_bandwidth_limit"] = round(limit, 1), round(decode / limit, 2)
     report = {"machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform(),
-                          "load_average_at_start": round(load, 2), "forced": args.force}, "results": results}
+                          "load_average_at_start": round(load, 2), "forced": args.force,
+                          "read_bandwidth_gb_s": round(bandwidth / 1e9, 1)}, "notes": notes, "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(table(report))
@@ -116,16 +181,20 @@ def main(argv=None) -> int:
 
 
 def table(report: dict) -> str:
-    lines = ["| precision (used) | cold start s | single: TTFT p50 / full SQL p50 / p90 s | joins: TTFT p50 / full SQL p50 / p90 s | decode tok/s p50 (single / joins) | peak RSS MB | valid SQL |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| engine (weights) | cold start s | single: TTFT p50 / full SQL p50 / p90 s | joins: TTFT p50 / full SQL p50 / p90 s "
+             "| decode tok/s p50 (single / joins) | of bandwidth limit | peak RSS MB | valid SQL |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         s, j = r["single"], r["join"]
-        lines.append(f"| {r['precision']} ({r['used']}) | {r['cold_start_s']} | {s['ttft_p50']} / {s['total_p50']} / {s['total_p90']} | "
+        engine = r["used"] if r["precision"] == "llama.cpp" else f"transformers {r['precision']} ({r['used']})"
+        lines.append(f"| {engine} | {r['cold_start_s']} | {s['ttft_p50']} / {s['total_p50']} / {s['total_p90']} | "
                      f"{j['ttft_p50']} / {j['total_p50']} / {j['total_p90']} | {s['decode_tok_s_p50']} / {j['decode_tok_s_p50']} | "
+                     f"{r.get('of_bandwidth_limit', 0):.0%} of {r.get('bandwidth_limit_tok_s')} | "
                      f"{r['peak_rss_mb']} | {s['valid'] + j['valid']}/20 |")
     m = report["machine"]
     lines.append(f"\n{m['cpus']} CPUs, {m['threads']} threads, load average {m['load_average_at_start']} at start"
-                 + (" (forced)" if m["forced"] else "") + f"; {m['platform']}")
+                 + (" (forced)" if m["forced"] else "") + f", read bandwidth {m.get('read_bandwidth_gb_s')} GB/s; {m['platform']}")
+    lines += report.get("notes", [])
     return "\n".join(lines)
 
 
@@ -136,8 +205,22 @@ if __name__ == "__main__":
         p.add_argument("--threads", type=int)
         p.add_argument("--model")
         p.add_argument("--adapter")
+        p.add_argument("--no-prefix-cache", action="store_true")
         a = p.parse_args()
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        print(json.dumps(measure(a._one, a.model, a.adapter, a.threads)))
+        print(json.dumps(measure(a._one, a.model, a.adapter, a.threads, not a.no_prefix_cache)))
+        sys.exit(0)
+    if "--_llama" in sys.argv:
+        p = argparse.ArgumentParser()
+        p.add_argument("--_llama")
+        p.add_argument("--threads", type=int)
+        p.add_argument("--model")
+        p.add_argument("--adapter")
+        a = p.parse_args()
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from llamacpp import measure as measure_llama
+
+        info, rows = measure_llama(a._llama or None, a.threads, {"single": SINGLE, "join": JOINS})
+        print(json.dumps(summarize(info, rows)))
         sys.exit(0)
     sys.exit(main())

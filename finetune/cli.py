@@ -82,6 +82,8 @@ def eval_main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=8,
                         help="greedy questions on one database decoded together (1: one by one, with latency columns)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout in seconds")
+    parser.add_argument("--unconstrained", action="store_true",
+                        help="decode freely (setting constrained_decoding=false), for the ablation")
     parser.add_argument("--out", default="out/eval", help="report directory (report.json, report.md)")
     args = parser.parse_args(argv)
     from text2sql.finetune.evaluate import evaluate, load_questions, load_spider, write_report
@@ -96,13 +98,17 @@ def eval_main(argv=None) -> int:
     if args.limit and args.limit < len(examples):
         stride = len(examples) / args.limit
         examples = [examples[int(i * stride)] for i in range(args.limit)]
-    assistant = Assistant(model=args.model, adapter=args.adapter, precision=args.precision)
+    from text2sql.config import Settings
+
+    settings = Settings(constrained_decoding=not args.unconstrained)
+    assistant = Assistant(model=args.model, adapter=args.adapter, precision=args.precision, settings=settings)
     assistant.load(progress=True)
     report = evaluate(examples, assistant, n=args.n, timeout_s=args.timeout, batch_size=args.batch_size)
     report.skipped = skipped
     report.data = (f"{Path(args.data).name} {split}"
                    + (f" (stride sample of {args.limit})" if args.limit else "")
-                   + (f", batches of {args.batch_size}" if args.n == 1 and args.batch_size > 1 else ""))
+                   + (f", batches of {args.batch_size}" if args.n == 1 and args.batch_size > 1 else "")
+                   + (", unconstrained" if args.unconstrained else ", schema-constrained"))
     json_path, md_path = write_report(report, args.out)
     s = report.summary()
     print(f"EX {s['ex']} %  normalized-SQL match {s['normalized_sql_match']} %  "

@@ -6,7 +6,7 @@ them; they override the user config file, which overrides the defaults."""
 
 from __future__ import annotations
 
-from traitlets import Dict, Enum, Float, Int, Unicode
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 from traitlets.config import Configurable
 
 
@@ -22,11 +22,14 @@ class Text2SQL(Configurable):
     timeout_s = Float(None, allow_none=True, help="Statement timeout in seconds.").tag(config=True)
     n_candidates = Int(None, allow_none=True, help="Candidates per question (first valid wins).").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Maximum new tokens per query.").tag(config=True)
+    constrained_decoding = Bool(None, allow_none=True,
+                                help="Keep the names the model writes to the schema's.").tag(config=True)
     connections = Dict({}, help="Named connections: {name: url or {url=..., exclude=[...]}}.").tag(config=True)
 
     def client_layer(self) -> dict:
         """The values set here, as a settings layer (unset traits are left out)."""
-        names = ("model", "adapter", "precision", "device", "row_limit", "timeout_s", "n_candidates", "max_tokens")
+        names = ("model", "adapter", "precision", "device", "row_limit", "timeout_s", "n_candidates", "max_tokens",
+                 "constrained_decoding")
         layer = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
         if self.connections:
             layer["connections"] = dict(self.connections)

@@ -16,7 +16,8 @@ The config file is ``$TEXT2SQL_CONFIG`` if set, else ``config.toml`` in the plat
 user config directory (``$XDG_CONFIG_HOME/text2sql/config.toml`` on Linux)::
 
     connection = "shop"            # default connection (a name below, or a URL)
-    row_limit = 1000               # also: timeout_s, trigger, log_level, max_tokens, n_candidates
+    row_limit = 1000               # also: timeout_s, trigger, log_level, max_tokens, n_candidates,
+                                   # constrained_decoding
 
     [model]
     path = "/models/my-gemma"      # HF model dir or .gguf; omit for the embedded default
@@ -96,6 +97,8 @@ class Settings:
     max_tokens: int = 256
     #: Candidates generated per question (the first valid one wins; 1 = greedy only).
     n_candidates: int = 1
+    #: Keep the names the model writes to the schema's tables and columns while decoding.
+    constrained_decoding: bool = True
     #: Maximum rows fetched when running a query.
     row_limit: int = 1000
     #: Statement timeout in seconds when running a query.
@@ -114,11 +117,14 @@ class Settings:
 _CHOICES = {"precision": PRECISIONS, "device": DEVICES, "trigger": TRIGGERS, "log_level": LOG_LEVELS}
 _WHOLE = {"max_tokens", "n_candidates", "row_limit"}
 _SECONDS = {"timeout_s"}
+_FLAGS = {"constrained_decoding"}
 # camelCase spellings used by editor settings.
 _ALIASES = {"maxTokens": "max_tokens", "nCandidates": "n_candidates", "rowLimit": "row_limit",
-            "timeout": "timeout_s", "timeoutS": "timeout_s", "logLevel": "log_level"}
+            "timeout": "timeout_s", "timeoutS": "timeout_s", "logLevel": "log_level",
+            "constrainedDecoding": "constrained_decoding"}
 _MODEL_KEYS = {"path": "model", "adapter": "adapter", "precision": "precision", "device": "device",
-               "max_tokens": "max_tokens", "n_candidates": "n_candidates"}
+               "max_tokens": "max_tokens", "n_candidates": "n_candidates",
+               "constrained_decoding": "constrained_decoding"}
 _CONNECTION_KEYS = {"url", "exclude", "samples", "row_limit", "timeout_s"}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -205,6 +211,12 @@ def _coerce(key: str, value):
         return _positive(value, whole=True)
     if key in _SECONDS:
         return _positive(value, whole=False)
+    if key in _FLAGS:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "on", "off", "1", "0"):
+            return value.lower() in ("true", "on", "1")
+        raise ValueError("expected true or false")
     if not isinstance(value, str):
         raise ValueError("expected text")
     return value

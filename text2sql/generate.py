@@ -35,6 +35,17 @@ from text2sql.errors import GenerationCancelled
 OnToken = Callable[[str], None]
 
 
+def _kv_cache(cache) -> dict:
+    """The keyword that hands a KV cache to ``generate``/``forward``: ``cache`` from
+    transformers 5.24 on (``past_key_values`` is deprecated there and goes in 5.40)."""
+    if cache is None:
+        return {}
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"cache": cache} if (major, minor) >= (5, 24) else {"past_key_values": cache}
+
+
 def statement_end(text: str) -> int | None:
     """Offset where the first statement of a (growing) completion ends, or None while the
     text so far cannot tell.
@@ -136,11 +147,14 @@ class Backend(Protocol):
         on_token: OnToken | None = None,
         cancel: threading.Event | None = None,
         prefix: str | None = None,
+        vocabulary=None,
     ) -> list[str]:
         """Up to ``n`` distinct completions of ``prompt``, each cut at the end of its
         statement; the first is the greedy one. ``on_token`` receives the greedy
         completion's text as it grows (pieces, concatenating to it); ``prefix`` is a hint
-        that ``prompt`` starts with text that recurs (a backend may cache its state)."""
+        that ``prompt`` starts with text that recurs (a backend may cache its state);
+        ``vocabulary`` (a ``constrain.SchemaVocabulary``), when given, keeps the names the
+        model writes to those of the schema (a backend that cannot may ignore it)."""
         ...
 
     def count_tokens(self, text: str) -> int:
@@ -249,20 +263,21 @@ class TransformersBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)
 
-    def generate(self, prompt, *, n=1, max_new_tokens=256, on_token=None, cancel=None, prefix=None):
+    def generate(self, prompt, *, n=1, max_new_tokens=256, on_token=None, cancel=None, prefix=None,
+                 vocabulary=None):
         if n < 1:
             raise ValueError("n must be at least 1")
         with self._lock, self.activity.track():
             _check(cancel)
-            greedy = self._greedy(prompt, max_new_tokens, on_token, cancel, prefix)
+            greedy = self._greedy(prompt, max_new_tokens, on_token, cancel, prefix, vocabulary)
             candidates = [greedy]
             if n > 1:
-                for text in self._beams(prompt, n, max_new_tokens, cancel):
+                for text in self._beams(prompt, n, max_new_tokens, cancel, vocabulary):
                     if text not in candidates:
                         candidates.append(text)
             return candidates[:n]
 
-    def generate_batch(self, prompts, *, max_new_tokens=256, prefix=None) -> list[str]:
+    def generate_batch(self, prompts, *, max_new_tokens=256, prefix=None, vocabulary=None) -> list[str]:
         """The greedy completion of each prompt, decoded together (for evaluation throughput:
         one pass over the weights serves the whole batch). When every prompt starts with
         ``prefix``, its cached KV is shared and only the rest is prefilled, padded between
@@ -270,8 +285,8 @@ class TransformersBackend:
         prompts = list(prompts)
         with self._lock, self.activity.track():
             if len(prompts) <= 1:
-                return [self._greedy(p, max_new_tokens, None, None, prefix) for p in prompts]
-            return self._greedy_batch(prompts, max_new_tokens, prefix)
+                return [self._greedy(p, max_new_tokens, None, None, prefix, vocabulary) for p in prompts]
+            return self._greedy_batch(prompts, max_new_tokens, prefix, vocabulary)
 
     # -- decoding
 
@@ -284,10 +299,17 @@ class TransformersBackend:
         except StopIteration:  # pragma: no cover - a model always has parameters
             return "cpu"
 
-    def _generate_kwargs(self, max_new_tokens: int) -> dict:
+    def _generate_kwargs(self, max_new_tokens: int, vocabulary=None, prompt_len: int = 0) -> dict:
         tok = self.tokenizer
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        return {
+        extra = {}
+        if vocabulary is not None:  # schema-constrained decoding (text2sql.constrain)
+            from transformers import LogitsProcessorList
+
+            from text2sql.constrain import SchemaConstraint
+
+            extra["logits_processor"] = LogitsProcessorList([SchemaConstraint(tok, vocabulary, prompt_len)])
+        return extra | {
             "max_new_tokens": max_new_tokens,
             "pad_token_id": pad,
             "eos_token_id": tok.eos_token_id,
@@ -302,7 +324,7 @@ class TransformersBackend:
         end = statement_end(text)
         return text[:end] if end is not None else text
 
-    def _greedy(self, prompt, max_new_tokens, on_token, cancel, prefix) -> str:
+    def _greedy(self, prompt, max_new_tokens, on_token, cancel, prefix, vocabulary=None) -> str:
         import torch
         from transformers import StoppingCriteriaList
 
@@ -319,17 +341,17 @@ class TransformersBackend:
             out = self.model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
-                past_key_values=past,
+                **_kv_cache(past),
                 num_beams=1,
                 stopping_criteria=stop,
                 streamer=streamer,
-                **self._generate_kwargs(max_new_tokens),
+                **self._generate_kwargs(max_new_tokens, vocabulary, ids.shape[1]),
             )
         _check(cancel)
         self.last_stats = timing.stats(ids.shape[1], ids.shape[1] - cached)
         return self._finish(out[0], ids.shape[1])
 
-    def _greedy_batch(self, prompts, max_new_tokens, prefix) -> list[str]:
+    def _greedy_batch(self, prompts, max_new_tokens, prefix, vocabulary=None) -> list[str]:
         import torch
         from transformers import StoppingCriteriaList
 
@@ -354,17 +376,17 @@ class TransformersBackend:
             out = self.model.generate(
                 input_ids=torch.tensor(ids, device=self._device()),
                 attention_mask=torch.tensor(mask, device=self._device()),
-                past_key_values=past,
+                **_kv_cache(past),
                 num_beams=1,
                 stopping_criteria=stop,
-                **self._generate_kwargs(max_new_tokens),
+                **self._generate_kwargs(max_new_tokens, vocabulary, total),
             )
         new = int((out[:, total:] != pad).sum())
         self.last_stats = {"batch": len(rows), "prompt_tokens": sum(map(len, rows)), "new_tokens": new,
                            "total_s": round(time.perf_counter() - started, 4), "decode_tokens_per_s": None}
         return [self._finish(row, total) for row in out]
 
-    def _beams(self, prompt, n, max_new_tokens, cancel) -> list[str]:
+    def _beams(self, prompt, n, max_new_tokens, cancel, vocabulary=None) -> list[str]:
         import torch
         from transformers import StoppingCriteriaList
 
@@ -378,7 +400,7 @@ class TransformersBackend:
                 num_return_sequences=n,
                 early_stopping=True,
                 stopping_criteria=stop,
-                **self._generate_kwargs(max_new_tokens),
+                **self._generate_kwargs(max_new_tokens, vocabulary, ids.shape[1]),
             )
         _check(cancel)
         return [self._finish(row, ids.shape[1]) for row in out]
@@ -404,7 +426,7 @@ class TransformersBackend:
             with torch.inference_mode():
                 self.model(
                     input_ids=ids[:, : len(prefix_ids)],
-                    past_key_values=cached,
+                    **_kv_cache(cached),
                     use_cache=True,
                     logits_to_keep=1,
                 )

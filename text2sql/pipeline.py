@@ -177,7 +177,7 @@ class Assistant:
         job = self._prepare(question, database, max_new_tokens)
         backend = self.load()
         completions = backend.generate(job.text, n=n, max_new_tokens=job.limit, on_token=on_token, cancel=cancel,
-                                       prefix=job.prefix)
+                                       prefix=job.prefix, **self._constraint(backend.generate, job))
         return self._result(job, completions, execute_check, backend.name, started)
 
     def generate_many(self, questions, database=None, *, batch_size: int = 8,
@@ -195,20 +195,36 @@ class Assistant:
             except Text2SQLError as err:
                 out[i] = err
                 continue
-            groups.setdefault((job.prefix, job.limit), []).append((i, job))
+            groups.setdefault((job.prefix, job.limit, job.schema), []).append((i, job))
         backend = self.load()
         batch = getattr(backend, "generate_batch", None)
-        for (prefix, limit), jobs in groups.items():
+        for (prefix, limit, _), jobs in groups.items():
             for k in range(0, len(jobs), max(1, batch_size)):
                 chunk = jobs[k:k + max(1, batch_size)]
                 texts = [job.text for _, job in chunk]
                 if batch is not None:
-                    completions = [[c] for c in batch(texts, max_new_tokens=limit, prefix=prefix)]
+                    constraint = self._constraint(batch, chunk[0][1])
+                    completions = [[c] for c in batch(texts, max_new_tokens=limit, prefix=prefix, **constraint)]
                 else:
-                    completions = [backend.generate(t, n=1, max_new_tokens=limit, prefix=prefix) for t in texts]
+                    constraint = self._constraint(backend.generate, chunk[0][1])
+                    completions = [backend.generate(t, n=1, max_new_tokens=limit, prefix=prefix, **constraint)
+                                   for t in texts]
                 for (i, job), comps in zip(chunk, completions):
                     out[i] = self._result(job, comps, execute_check, backend.name, started)
         return out
+
+    def _constraint(self, method, job: "_Job") -> dict:
+        """``vocabulary=`` for schema-constrained decoding (setting ``constrained_decoding``),
+        when the backend's ``method`` takes it."""
+        import inspect
+
+        if not getattr(self.settings, "constrained_decoding", True):
+            return {}
+        if "vocabulary" not in inspect.signature(method).parameters:
+            return {}
+        from text2sql.constrain import vocabulary_for
+
+        return {"vocabulary": vocabulary_for(job.schema)}
 
     def _prepare(self, question, database, max_new_tokens) -> "_Job":
         from text2sql import prompt

@@ -211,3 +211,31 @@ def test_statement_end_examples(text, expected):
 @pytest.mark.parametrize("text", ["SELECT a FROM t", "SELECT 'unterminated; still", "SELECT a\n", "SELECT a\n  -"])
 def test_an_unfinished_statement_has_no_end_yet(text):
     assert statement_end(text) is None
+
+
+def test_schema_constrained_decoding_keeps_answers_that_use_real_names(tiny_backend, chinook):
+    from text2sql.constrain import vocabulary_for
+
+    vocabulary = vocabulary_for(chinook)
+    for question, sql in TINY_PAIRS:
+        text, prefix = _prompt(chinook, question)
+        assert tiny_backend.generate(text, prefix=prefix, vocabulary=vocabulary) == [sql]
+    texts = [_prompt(chinook, q)[0] for q, _ in TINY_PAIRS[:3]]
+    assert tiny_backend.generate_batch(texts, vocabulary=vocabulary) == [sql for _, sql in TINY_PAIRS[:3]]
+
+
+def test_schema_constrained_decoding_steers_away_from_a_table_that_does_not_exist(tiny_backend, chinook):
+    import dataclasses
+
+    from text2sql.constrain import SchemaVocabulary
+
+    question, sql = TINY_PAIRS[0]  # SELECT COUNT(*) FROM Album;
+    without_album = dataclasses.replace(chinook, tables=tuple(t for t in chinook.tables if t.name != "Album"))
+    vocabulary = SchemaVocabulary(without_album)
+    text, prefix = _prompt(chinook, question)
+    [free] = tiny_backend.generate(text, prefix=prefix)
+    [steered] = tiny_backend.generate(text, prefix=prefix, vocabulary=vocabulary)
+    assert free == sql
+    assert steered.startswith("SELECT COUNT(*) FROM ") and "FROM Album" not in steered
+    table = steered.removeprefix("SELECT COUNT(*) FROM ").split()[0].rstrip(";")
+    assert without_album.table(table) is not None, steered

@@ -1,0 +1,59 @@
+"""Schema-constrained decoding, the lexical half (``SchemaVocabulary.allows``) on Chinook:
+what a growing SQL text may and may not contain. The decoding half runs the tiny model in
+tests/model/test_generation.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from text2sql.constrain import SchemaVocabulary
+from text2sql.schema import introspect
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return SchemaVocabulary(introspect())
+
+
+ALLOWED = [
+    "SELECT COUNT(*) FROM Album;",
+    "SELECT Nam",  # still growing: Name
+    "SELECT Name FROM Albu",  # still growing: Album
+    "select name from album",  # names are matched without case
+    "SELECT a.Title FROM Album a JOIN Track t ON t.AlbumId = a.AlbumId",  # aliases without AS
+    "SELECT alb.Title FROM Album alb",
+    "SELECT T1.Name FROM Album AS T1 JOIN Artist AS T2 ON T1.ArtistId = T2.ArtistId",
+    "SELECT T1.Name FROM Album AS T1 JOIN Artist AS T2 ON T1.Name",  # wrong table, right query: repair's job
+    "SELECT count(*) AS total FROM Album GROUP BY ArtistId ORDER BY total DESC",
+    "SELECT Name FROM Track WHERE Name = 'Popularity of anything at all'",
+    'SELECT "Whatever" FROM Track',
+    "SELECT Name FROM Track -- any comment text",
+    "SELECT Name FROM Track WHERE Milliseconds > 3e5 LIMIT 10",
+    "SELECT CAST(Total AS INTEGER), strftime('%Y', InvoiceDate) FROM Invoice",
+    "SELECT * FROM Track WHERE GenreId IN (SELECT GenreId FROM Genre WHERE Name LIKE 'R%')",
+]
+
+REFUSED = [
+    "SELECT Popularity ",  # no such column anywhere
+    "SELECT Name FROM Albums ",  # no such table
+    "SELECT Name FROM Albx",  # cannot grow into a table
+    "SELECT T1.Name FROM Album AS T1 JOIN Artist AS T2 ON T1.Email ",  # neither table has it
+    "SELECT Namx",
+]
+
+
+@pytest.mark.parametrize("text", ALLOWED)
+def test_real_names_are_allowed_at_every_step(vocab, text):
+    bad = [i for i in range(1, len(text) + 1) if not vocab.allows(text[:i], i - 1)]
+    assert bad == [], f"refused at {text[:bad[0]]!r}" if bad else ""
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_invented_names_are_refused(vocab, text):
+    assert not vocab.allows(text, len(text) - 1)
+
+
+def test_only_the_new_part_is_judged(vocab):
+    text = "SELECT Popularity FROM Album WHERE Title"
+    assert not vocab.allows(text, 0)
+    assert vocab.allows(text, text.index("WHERE"))  # earlier words were the model's own business
