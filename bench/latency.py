@@ -198,29 +198,27 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    if "--_one" in sys.argv:
-        p = argparse.ArgumentParser()
-        p.add_argument("--_one")
-        p.add_argument("--threads", type=int)
-        p.add_argument("--model")
-        p.add_argument("--adapter")
-        p.add_argument("--no-prefix-cache", action="store_true")
-        a = p.parse_args()
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        print(json.dumps(measure(a._one, a.model, a.adapter, a.threads, not a.no_prefix_cache)))
-        sys.exit(0)
-    if "--_llama" in sys.argv:
-        p = argparse.ArgumentParser()
-        p.add_argument("--_llama")
-        p.add_argument("--threads", type=int)
-        p.add_argument("--model")
-        p.add_argument("--adapter")
-        a = p.parse_args()
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from llamacpp import measure as measure_llama
+def child(argv) -> dict:
+    """One configuration, in its own process (``--_one PRECISION`` or ``--_llama GGUF``)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--_one")
+    p.add_argument("--_llama")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--model")
+    p.add_argument("--adapter")
+    p.add_argument("--no-prefix-cache", action="store_true")
+    a = p.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if a._one:
+        return measure(a._one, a.model, a.adapter, a.threads, not a.no_prefix_cache)
+    from llamacpp import measure as measure_llama
 
-        info, rows = measure_llama(a._llama or None, a.threads, {"single": SINGLE, "join": JOINS})
-        print(json.dumps(summarize(info, rows)))
+    info, rows = measure_llama(a._llama or None, a.threads, {"single": SINGLE, "join": JOINS})
+    return summarize(info, rows)
+
+
+if __name__ == "__main__":
+    if "--_one" in sys.argv or "--_llama" in sys.argv:
+        print(json.dumps(child(sys.argv[1:])))
         sys.exit(0)
     sys.exit(main())

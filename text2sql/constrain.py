@@ -105,7 +105,6 @@ class SchemaVocabulary:
                 return False
         return True
 
-
     @functools.lru_cache(maxsize=256)
     def _columns_of(self, tables: frozenset[str]) -> list[str]:
         return sorted(set().union(*(self.tables[t] for t in tables)))
