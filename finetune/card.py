@@ -41,6 +41,18 @@ def loss_curve(metrics_path: Path, png_path: Path) -> Path | None:
     return png_path
 
 
+def _history(cfg) -> list[str]:
+    """Lines saying which adapter this run continued, with that adapter's own training
+    summary, so a card shows the whole training of what it describes."""
+    if not cfg.init_adapter:
+        return []
+    prior = Path(cfg.init_adapter) / "train_summary.json"
+    lines = [f"This run continued the adapter in `{cfg.init_adapter}`; its own training came first:", ""]
+    if prior.is_file():
+        lines += ["```json", prior.read_text().strip(), "```", ""]
+    return lines + ["Then this run:", ""]
+
+
 def write_model_card(adapter_dir: Path, cfg, info, summary: dict, data_report: dict, scores: dict | None = None) -> Path:
     config = {k: v for k, v in dataclasses.asdict(cfg).items()}
     lines = [
@@ -74,6 +86,7 @@ def write_model_card(adapter_dir: Path, cfg, info, summary: dict, data_report: d
         "",
         "## Training",
         "",
+        *_history(cfg),
         "```json",
         json.dumps({"config": config, "summary": summary}, indent=1, default=str),
         "```",

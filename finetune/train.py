@@ -201,12 +201,26 @@ def train(cfg: TrainConfig, examples=None) -> Path:
     summary = {"train_runtime_s": round(elapsed, 1), "global_step": result.global_step, "steps_this_run": steps_here,
                "train_loss": result.training_loss, "examples_per_s": result.metrics.get("train_samples_per_second"),
                "tokens_per_s": round(tokens / elapsed, 1) if elapsed else None, "resumed_from": str(resume) if resume else None}
+    summary.update(_whole_run(metrics, cfg.batch_size * cfg.grad_accum))
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     from text2sql.finetune.card import loss_curve, write_model_card
 
     loss_curve(metrics, out / "loss.png")
     write_model_card(adapter_dir, cfg, info, summary, json.loads((out / "data_report.json").read_text()))
     return adapter_dir
+
+
+def _whole_run(metrics: Path, examples_per_step: int) -> dict:
+    """Wall time and examples/s over every step in ``metrics.jsonl``, resumed sittings
+    included (from the first to the last logged step; pauses between sittings count)."""
+    try:
+        rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        wall = rows[-1]["time"] - rows[0]["time"]
+        steps = rows[-1]["step"] - rows[0]["step"]
+    except (OSError, ValueError, KeyError, IndexError):
+        return {}
+    return {"all_steps_wall_s": round(wall, 1),
+            "all_steps_examples_per_s": round(steps * examples_per_step / wall, 3) if wall > 0 else None}
 
 
 def save_adapter(model, adapter_dir: Path, base: str | None = None) -> None:

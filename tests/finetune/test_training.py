@@ -77,7 +77,9 @@ def test_training_killed_mid_run_resumes_to_the_same_metrics(trained, tiny_model
     assert [m["step"] for m in got] == [1, 2, 3, 4, 5, 6]  # none repeated, none skipped
     for a, b in zip(got, want):
         assert abs(a["loss"] - b["loss"]) < 1e-4, (a, b)
-    assert "checkpoint-" in json.loads((out / "train_summary.json").read_text())["resumed_from"]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert "checkpoint-" in summary["resumed_from"] and summary["steps_this_run"] < 6
+    assert summary["all_steps_wall_s"] > 0 and summary["all_steps_examples_per_s"] > 0  # both sittings
 
 
 def test_training_can_continue_from_an_adapter(trained, tiny_model_dir, tmp_path):
@@ -88,6 +90,8 @@ def test_training_can_continue_from_an_adapter(trained, tiny_model_dir, tmp_path
     fresh = metrics(trained)
     # the same first batch, scored with the trained adapter: lower than the fresh run's first loss
     assert metrics(out)[0]["loss"] < fresh[0]["loss"] - 0.1
+    card = (out / "adapter" / "README.md").read_text()
+    assert f"continued the adapter in `{trained / 'adapter'}`" in card
     bad = subprocess.run(train_cmd(tiny_model_dir, tmp_path / "bad", f"init_adapter={tmp_path}"),
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "init_adapter: no adapter_config.json" in bad.stderr
