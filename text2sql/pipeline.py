@@ -263,45 +263,46 @@ class Assistant:
         )
 
     def _candidate(self, sql: str, completion: str, job: "_Job", execute_check: bool) -> Candidate:
-        """The candidate for one completion; when the schema check finds an unknown column,
-        the repaired SQL replaces it if it has fewer errors."""
-        problems = self._problems(sql, job.schema, job.engine, False)
+        """The candidate for one completion: checked against the schema; when the check finds
+        an unknown column, the repaired SQL replaces it if it has fewer errors; then, when
+        allowed and still valid, run once with a one-row limit."""
+        problems, repairs = self._check(sql, job.schema), ()
         if any(p.code == "unknown-column" for p in problems):
             from text2sql.repair import repair
 
             fixed = repair(sql, job.schema)
             if fixed is not None:
-                better = self._problems(fixed.sql, job.schema, job.engine, False)
+                better = self._check(fixed.sql, job.schema)
                 if _errors(better) < _errors(problems):
-                    sql, problems = fixed.sql, better
-                    if execute_check and not _errors(problems):
-                        problems = self._problems(sql, job.schema, job.engine, True)
-                    return Candidate(sql, problems, completion, fixed.changes)
+                    sql, problems, repairs = fixed.sql, better, fixed.changes
         if execute_check and not _errors(problems):
-            problems = self._problems(sql, job.schema, job.engine, True)
-        return Candidate(sql, problems, completion)
+            problems += self._run_problems(sql, job.schema, job.engine)
+        return Candidate(sql, problems, completion, repairs)
 
-    def _problems(self, sql: str, schema, engine, execute_check: bool) -> list[Problem]:
+    @staticmethod
+    def _check(sql: str, schema) -> list[Problem]:
         from text2sql.validate import check
 
         if not sql.strip():
             return [Problem("the model wrote no SQL statement", "empty")]
         try:
-            problems = list(check(sql, schema))
+            return list(check(sql, schema))
         except Text2SQLError as err:  # the validator refused it outright
             return [Problem(str(err), "syntax")]
-        if execute_check and not any(p.severity == "error" for p in problems):
-            from text2sql.execute import run
 
-            timeout = min(getattr(self.settings, "timeout_s", EXECUTE_CHECK_TIMEOUT_S), EXECUTE_CHECK_TIMEOUT_S)
-            try:
-                run(engine, sql, schema=schema, limit=1, timeout_s=timeout)
-            except QueryFailed as err:
-                slow = "timed out" in str(err)  # valid but slow is not wrong
-                problems.append(Problem(str(err), "execution", severity="warning" if slow else "error"))
-            except Text2SQLError as err:
-                problems.append(Problem(str(err), "execution"))
-        return problems
+    def _run_problems(self, sql: str, schema, engine) -> list[Problem]:
+        """What running ``sql`` read-only with a one-row limit reports (nothing when it runs)."""
+        from text2sql.execute import run
+
+        timeout = min(getattr(self.settings, "timeout_s", EXECUTE_CHECK_TIMEOUT_S), EXECUTE_CHECK_TIMEOUT_S)
+        try:
+            run(engine, sql, schema=schema, limit=1, timeout_s=timeout)
+        except QueryFailed as err:
+            slow = "timed out" in str(err)  # valid but slow is not wrong
+            return [Problem(str(err), "execution", severity="warning" if slow else "error")]
+        except Text2SQLError as err:
+            return [Problem(str(err), "execution")]
+        return []
 
 
 def _errors(problems) -> int:
