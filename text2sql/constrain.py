@@ -168,7 +168,6 @@ class SchemaConstraint:
     def __init__(self, tokenizer, vocabulary: SchemaVocabulary, prompt_len: int, top_k: int = TOP_K):
         self.tokenizer, self.vocabulary, self.prompt_len, self.top_k = tokenizer, vocabulary, prompt_len, top_k
         self.special = set(tokenizer.all_special_ids)
-        self.steps = self.overridden = 0  # how often the constraint changed the model's choice
 
     def __call__(self, input_ids, scores):
         for row in range(scores.shape[0]):
@@ -180,9 +179,7 @@ class SchemaConstraint:
                 if token in self.special or self.vocabulary.allows(text + _piece(self.tokenizer, token), len(text)):
                     if rank:
                         scores[row, best[:rank]] = float("-inf")
-                        self.overridden += 1
                     break
-            self.steps += 1
         return scores
 
 
@@ -192,16 +189,16 @@ def _statement_written(text: str) -> bool:
     return statement_end(text) is not None
 
 
+def _piece(tokenizer, token_id: int) -> str:
+    """The text a token adds (SentencePiece's ``▁`` is a space; byte tokens are their byte)."""
+    return _token_text(tokenizer.convert_ids_to_tokens(token_id))
+
+
 @functools.lru_cache(maxsize=65536)
-def _piece_cached(tokenizer_id: int, token: str) -> str:
+def _token_text(token: str) -> str:
     if token.startswith("<0x") and token.endswith(">") and len(token) == 6:
         return chr(int(token[3:5], 16))
     return token.replace("\u2581", " ")
-
-
-def _piece(tokenizer, token_id: int) -> str:
-    """The text a token adds (SentencePiece's ``▁`` is a space; byte tokens are their byte)."""
-    return _piece_cached(id(tokenizer), tokenizer.convert_ids_to_tokens(token_id))
 
 
 @functools.lru_cache(maxsize=16)
