@@ -20,7 +20,7 @@ CPU computes bf16 natively (AVX512-BF16/AMX), fp32. ``int8`` on CPU is torch dyn
 quantization (per-channel weights) of the output head only, after merging any adapter:
 Gemma 3's head is the tied 262k x 640 embedding, 168M of its 268M parameters, so it is
 most of what every decoded token reads from memory. Measured on the 2-core dev machine
-(docs/readme-model.md): decode 10 -> 17 tok/s with the same greedy output as fp32, while
+(an informal check; ``bench/latency.py`` measures it): decode 10 -> 17 tok/s with the same greedy output as fp32, while
 quantizing every Linear layer changed the output into garbage (activation outliers), and
 bf16 without native support made the prompt prefill 5x slower. NF4 on CPU only on request.
 """
