@@ -3,14 +3,16 @@
 token, time to the full SQL, decode tokens/s and peak RSS, as p50/p90. Prints a Markdown
 table and writes JSON.
 
-    python bench/latency.py [--precision fp32 int8 bf16] [--model DIR] [--adapter none]
-                            [--llama-gguf FILE ...] [--out bench/results/latency.json]
+    python bench/latency.py [--precision fp32 int8 bf16] [--restricted-vocabulary int8 bf16]
+                            [--model DIR] [--adapter none] [--llama-gguf FILE ...]
+                            [--out bench/results/latency.json]
 
 When llama-cpp-python is installed, the same run measures llama.cpp on the same prompts
 and thread count (``bench/llamacpp.py``; the embedded Q4_K_M file unless --llama-gguf
 names others). Each row also shows how close decoding comes to this machine's memory
 bandwidth limit: a decode step reads every weight once, so the limit is the measured read
-bandwidth over the bytes of weights.
+bandwidth over the bytes of weights one step reads (with the restricted output vocabulary,
+``text2sql.output_vocab``, only the allowed rows of the head).
 
 It records the load average and refuses to measure when the machine is busy (> 0.5)
 unless --force: numbers taken beside other work are not numbers.
@@ -50,14 +52,16 @@ def pct(values, q):
     return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3) if values else None
 
 
-def measure(precision: str, model, adapter, threads: int, prefix_cache: bool = True) -> dict:
+def measure(precision: str, model, adapter, threads: int, prefix_cache: bool = True, restricted: bool = False) -> dict:
     import torch
 
     torch.set_num_threads(threads)
+    from text2sql.config import Settings
     from text2sql.pipeline import Assistant
 
     t0 = time.perf_counter()
-    assistant = Assistant(model=model, adapter=adapter, precision=precision, device="cpu")
+    assistant = Assistant(model=model, adapter=adapter, precision=precision, device="cpu",
+                          settings=Settings(restricted_vocabulary=restricted))
     assistant.load(progress=False)
     cold = time.perf_counter() - t0
     if not prefix_cache:  # every request prefills the whole prompt (the "before" row)
@@ -78,9 +82,17 @@ def measure(precision: str, model, adapter, threads: int, prefix_cache: bool = T
             rows.append({"kind": kind, "question": q, "ttft_s": ttft, "total_s": total, "tokens": ntok,
                          "decode_tok_s": (ntok - 1) / (total - ttft) if total > ttft and ntok > 1 else None,
                          "valid": result.ok, "sql": result.sql})
-    used = assistant.backend.loaded.info.precision + ("" if prefix_cache else ", no schema prefix cache")
-    out = {"precision": precision, "used": used, "cold_start_s": round(cold, 2),
-           "model": assistant.model_name, "weight_bytes": weight_bytes(assistant.backend.loaded.model)}
+    used = assistant.backend.loaded.info.precision + ("" if prefix_cache else ", no schema prefix cache") \
+        + (", restricted vocabulary" if restricted else "")
+    rows_read = None
+    if restricted:
+        from text2sql import prompt
+        from text2sql.output_vocab import allowed_ids
+
+        job_prefix = prompt.schema_prefix(assistant.schema(None), question=SINGLE[0])
+        rows_read = len(allowed_ids(assistant.backend.tokenizer, [job_prefix])[0])
+    out = {"precision": precision, "used": used, "cold_start_s": round(cold, 2), "model": assistant.model_name,
+           "weight_bytes": decode_bytes(assistant.backend.loaded.model, rows_read), "head_rows": rows_read}
     return summarize(out, rows)
 
 
@@ -118,6 +130,21 @@ def weight_bytes(model) -> int:
     return total
 
 
+def decode_bytes(model, head_rows: int | None = None) -> int:
+    """Bytes of weights one decode step reads: every weight once, except that the input
+    embedding is only looked up (one row) when the output head is not tied to it (an int8
+    head), and a restricted head reads ``head_rows`` rows instead of the whole head."""
+    emb = model.get_input_embeddings().weight
+    head = model.get_output_embeddings()
+    emb_bytes = emb.numel() * emb.element_size()
+    tied = getattr(head, "weight", None) is emb
+    total = weight_bytes(model) - (0 if tied else emb_bytes)
+    if head_rows is not None:
+        total -= emb_bytes if tied else weight_bytes(head)
+        total += head_rows * emb.shape[1] * emb.element_size()
+    return total
+
+
 def read_bandwidth(threads: int, gib: float = 1.0) -> float:
     """Memory read bandwidth in bytes/s: the best of five sums over a ``gib`` GiB tensor."""
     import torch
@@ -131,11 +158,14 @@ def read_bandwidth(threads: int, gib: float = 1.0) -> float:
         best = min(best, time.perf_counter() - t0)
     return x.numel() * 4 / best
 
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", nargs="+", default=["fp32", "int8", "bf16"])
     parser.add_argument("--model")
     parser.add_argument("--adapter")
+    parser.add_argument("--restricted-vocabulary", nargs="*", default=["int8", "bf16"], metavar="PRECISION",
+                        help="precisions measured again with the setting restricted_vocabulary on")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     add_force_flag(parser)
     parser.add_argument("--llama-gguf", nargs="*", default=None,
@@ -154,6 +184,8 @@ def main(argv=None) -> int:
     # One process per configuration: cold start and peak RSS are its own.
     runs = [(precision, ["--_one", precision]) for precision in args.precision]
     runs.append((f"{args.precision[0]} without the prefix cache", ["--_one", args.precision[0], "--no-prefix-cache"]))
+    runs += [(f"{p} with the restricted vocabulary", ["--_one", p, "--restricted-vocabulary"])
+             for p in args.restricted_vocabulary]
     notes = []
     if available():
         runs += [(f"llama.cpp {g or 'embedded'}", ["--_llama", g or ""]) for g in (args.llama_gguf if args.llama_gguf is not None else [None])]
@@ -207,10 +239,11 @@ def child(argv) -> dict:
     p.add_argument("--model")
     p.add_argument("--adapter")
     p.add_argument("--no-prefix-cache", action="store_true")
+    p.add_argument("--restricted-vocabulary", action="store_true")
     a = p.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if a._one:
-        return measure(a._one, a.model, a.adapter, a.threads, not a.no_prefix_cache)
+        return measure(a._one, a.model, a.adapter, a.threads, not a.no_prefix_cache, a.restricted_vocabulary)
     from llamacpp import measure as measure_llama
 
     info, rows = measure_llama(a._llama or None, a.threads, {"single": SINGLE, "join": JOINS})

@@ -84,6 +84,9 @@ def eval_main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout in seconds")
     parser.add_argument("--unconstrained", action="store_true",
                         help="decode freely (setting constrained_decoding=false), for the ablation")
+    parser.add_argument("--restricted-vocabulary", action=argparse.BooleanOptionalAction, default=None,
+                        help="score only the tokens SQL for the prompt can use (default: the setting "
+                             "restricted_vocabulary)")
     parser.add_argument("--out", default="out/eval", help="report directory (report.json, report.md)")
     args = parser.parse_args(argv)
     from text2sql.finetune.evaluate import evaluate, load_questions, load_spider, write_report
@@ -100,15 +103,19 @@ def eval_main(argv=None) -> int:
         examples = [examples[int(i * stride)] for i in range(args.limit)]
     from text2sql.config import Settings
 
-    settings = Settings(constrained_decoding=not args.unconstrained)
+    chosen = {} if args.restricted_vocabulary is None else {"restricted_vocabulary": args.restricted_vocabulary}
+    settings = Settings(constrained_decoding=not args.unconstrained, **chosen)
     assistant = Assistant(model=args.model, adapter=args.adapter, precision=args.precision, settings=settings)
-    assistant.load(progress=True)
+    backend = assistant.load(progress=True)
+    precision = backend.loaded.info.precision if hasattr(backend, "loaded") else args.precision
     report = evaluate(examples, assistant, n=args.n, timeout_s=args.timeout, batch_size=args.batch_size)
     report.skipped = skipped
     report.data = (f"{Path(args.data).name} {split}"
                    + (f" (stride sample of {args.limit})" if args.limit else "")
                    + (f", batches of {args.batch_size}" if args.n == 1 and args.batch_size > 1 else "")
-                   + (", unconstrained" if args.unconstrained else ", schema-constrained"))
+                   + (", unconstrained" if args.unconstrained else ", schema-constrained")
+                   + (", restricted vocabulary" if settings.restricted_vocabulary else "")
+                   + f", {precision}")
     json_path, md_path = write_report(report, args.out)
     s = report.summary()
     print(f"EX {s['ex']} %  normalized-SQL match {s['normalized_sql_match']} %  "

@@ -24,12 +24,14 @@ class Text2SQL(Configurable):
     max_tokens = Int(None, allow_none=True, help="Maximum new tokens per query.").tag(config=True)
     constrained_decoding = Bool(None, allow_none=True,
                                 help="Keep the names the model writes to the schema's.").tag(config=True)
+    restricted_vocabulary = Bool(None, allow_none=True,
+                                 help="Score only the tokens SQL for the prompt can use (faster).").tag(config=True)
     connections = Dict({}, help="Named connections: {name: url or {url=..., exclude=[...]}}.").tag(config=True)
 
     def client_layer(self) -> dict:
         """The values set here, as a settings layer (unset traits are left out)."""
         names = ("model", "adapter", "precision", "device", "row_limit", "timeout_s", "n_candidates", "max_tokens",
-                 "constrained_decoding")
+                 "constrained_decoding", "restricted_vocabulary")
         layer = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
         if self.connections:
             layer["connections"] = dict(self.connections)

@@ -40,17 +40,22 @@ def test_benches_refuse_a_busy_machine_unless_forced():
 
 @pytest.mark.slow
 def test_latency_bench_measures_with_and_without_the_prefix_cache_and_they_agree(tiny_model_dir, tmp_path):
+    """Also with the restricted output vocabulary: the tiny model writes real names and
+    keywords, so its SQL is the same, from fewer bytes of weights per step."""
     out = tmp_path / "latency.json"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "latency.py"), "--precision", "fp32",
-                           "--model", str(tiny_model_dir), "--adapter", "none", "--llama-gguf", "--force",
-                           "--out", str(out)], capture_output=True, text=True, timeout=900)
+                           "--restricted-vocabulary", "fp32", "--model", str(tiny_model_dir), "--adapter", "none",
+                           "--llama-gguf", "--force", "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    cached, uncached = report["results"]
+    cached, uncached, restricted = report["results"]
     assert cached["used"] == "fp32" and uncached["used"] == "fp32, no schema prefix cache"
-    for r in (cached, uncached):
+    assert restricted["used"] == "fp32, restricted vocabulary" and 1000 < restricted["head_rows"] < 50_000
+    for r in (cached, uncached, restricted):
         assert len(r["requests"]) == 20 and r["single"]["total_p50"] > 0 and r["weight_bytes"] > 0
         assert 0 < r["of_bandwidth_limit"] and r["bandwidth_limit_tok_s"] > 0
     assert [q["sql"] for q in cached["requests"]] == [q["sql"] for q in uncached["requests"]]
+    assert [q["sql"] for q in restricted["requests"]] == [q["sql"] for q in cached["requests"]]
+    assert restricted["weight_bytes"] < cached["weight_bytes"] / 2  # the 262k-row head dominates the tiny model
     assert report["machine"]["read_bandwidth_gb_s"] > 0
     assert "| transformers fp32 (fp32) |" in proc.stdout and "(forced)" in proc.stdout

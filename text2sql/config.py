@@ -17,7 +17,7 @@ user config directory (``$XDG_CONFIG_HOME/text2sql/config.toml`` on Linux)::
 
     connection = "shop"            # default connection (a name below, or a URL)
     row_limit = 1000               # also: timeout_s, trigger, log_level, max_tokens, n_candidates,
-                                   # constrained_decoding
+                                   # constrained_decoding, restricted_vocabulary
 
     [model]
     path = "/models/my-gemma"      # HF model dir or .gguf; omit for the embedded default
@@ -99,6 +99,9 @@ class Settings:
     n_candidates: int = 1
     #: Keep the names the model writes to the schema's tables and columns while decoding.
     constrained_decoding: bool = True
+    #: Score only the tokens SQL for the prompt can use (keywords, the schema's and the
+    #: question's words, short ASCII pieces) instead of all 262k: faster decoding.
+    restricted_vocabulary: bool = False
     #: Maximum rows fetched when running a query.
     row_limit: int = 1000
     #: Statement timeout in seconds when running a query.
@@ -117,14 +120,14 @@ class Settings:
 _CHOICES = {"precision": PRECISIONS, "device": DEVICES, "trigger": TRIGGERS, "log_level": LOG_LEVELS}
 _WHOLE = {"max_tokens", "n_candidates", "row_limit"}
 _SECONDS = {"timeout_s"}
-_FLAGS = {"constrained_decoding"}
+_FLAGS = {"constrained_decoding", "restricted_vocabulary"}
 # camelCase spellings used by editor settings.
 _ALIASES = {"maxTokens": "max_tokens", "nCandidates": "n_candidates", "rowLimit": "row_limit",
             "timeout": "timeout_s", "timeoutS": "timeout_s", "logLevel": "log_level",
-            "constrainedDecoding": "constrained_decoding"}
+            "constrainedDecoding": "constrained_decoding", "restrictedVocabulary": "restricted_vocabulary"}
 _MODEL_KEYS = {"path": "model", "adapter": "adapter", "precision": "precision", "device": "device",
                "max_tokens": "max_tokens", "n_candidates": "n_candidates",
-               "constrained_decoding": "constrained_decoding"}
+               "constrained_decoding": "constrained_decoding", "restricted_vocabulary": "restricted_vocabulary"}
 _CONNECTION_KEYS = {"url", "exclude", "samples", "row_limit", "timeout_s"}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -17,7 +17,8 @@ beside ``TransformersBackend`` without touching the callers.
   evaluation), sharing the cached prefix KV when the prompts share it;
 * every candidate stops at the end of its statement (``statement_end``), and is cut there;
 * ``cancel`` (a ``threading.Event``) is checked at every decoding step and raises
-  ``GenerationCancelled``; ``Activity`` counts running / cancelled / finished / failed
+  ``GenerationCancelled``; ``restrict_output=True`` scores only the tokens SQL for the
+  prompt can use (``text2sql.output_vocab``); ``Activity`` counts running / cancelled / finished / failed
   generations for the front ends' status displays.
 """
 
@@ -257,6 +258,7 @@ class TransformersBackend:
         self._prefix_cache: OrderedDict[tuple[int, ...], object] = OrderedDict()
         self._prefix_cache_size = prefix_cache_size
         self._lock = threading.Lock()  # one generation at a time per model
+        self._restrictor = None  # text2sql.output_vocab.Restrictor, made on first use
 
     # -- Backend interface
 
@@ -264,10 +266,10 @@ class TransformersBackend:
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)
 
     def generate(self, prompt, *, n=1, max_new_tokens=256, on_token=None, cancel=None, prefix=None,
-                 vocabulary=None):
+                 vocabulary=None, restrict_output=False):
         if n < 1:
             raise ValueError("n must be at least 1")
-        with self._lock, self.activity.track():
+        with self._lock, self.activity.track(), self._head([prompt], prefix, restrict_output):
             _check(cancel)
             greedy = self._greedy(prompt, max_new_tokens, on_token, cancel, prefix, vocabulary)
             candidates = [greedy]
@@ -277,18 +279,30 @@ class TransformersBackend:
                         candidates.append(text)
             return candidates[:n]
 
-    def generate_batch(self, prompts, *, max_new_tokens=256, prefix=None, vocabulary=None) -> list[str]:
+    def generate_batch(self, prompts, *, max_new_tokens=256, prefix=None, vocabulary=None,
+                       restrict_output=False) -> list[str]:
         """The greedy completion of each prompt, decoded together (for evaluation throughput:
         one pass over the weights serves the whole batch). When every prompt starts with
         ``prefix``, its cached KV is shared and only the rest is prefilled, padded between
         the prefix and each question so positions match a single generation."""
         prompts = list(prompts)
-        with self._lock, self.activity.track():
+        with self._lock, self.activity.track(), self._head(prompts, prefix, restrict_output):
             if len(prompts) <= 1:
                 return [self._greedy(p, max_new_tokens, None, None, prefix, vocabulary) for p in prompts]
             return self._greedy_batch(prompts, max_new_tokens, prefix, vocabulary)
 
     # -- decoding
+
+    def _head(self, prompts, prefix, restrict_output: bool):
+        """The output head for this generation: restricted to the tokens SQL for these
+        prompts can use (``text2sql.output_vocab``) when asked, else the model's own."""
+        if not restrict_output:
+            return contextlib.nullcontext()
+        if self._restrictor is None:
+            from text2sql.output_vocab import Restrictor
+
+            self._restrictor = Restrictor(self.model, self.tokenizer)
+        return self._restrictor.restricted(prompts, prefix)
 
     def _encode(self, text: str):
         return self.tokenizer(text, return_tensors="pt").input_ids.to(self._device())

@@ -214,17 +214,20 @@ class Assistant:
         return out
 
     def _constraint(self, method, job: "_Job") -> dict:
-        """``vocabulary=`` for schema-constrained decoding (setting ``constrained_decoding``),
-        when the backend's ``method`` takes it."""
+        """Decoding options the settings ask for and the backend's ``method`` takes:
+        ``vocabulary=`` for schema-constrained decoding (``constrained_decoding``) and
+        ``restrict_output=`` for the restricted output vocabulary (``restricted_vocabulary``)."""
         import inspect
 
-        if not getattr(self.settings, "constrained_decoding", True):
-            return {}
-        if "vocabulary" not in inspect.signature(method).parameters:
-            return {}
-        from text2sql.constrain import vocabulary_for
+        takes = inspect.signature(method).parameters
+        options = {}
+        if getattr(self.settings, "constrained_decoding", True) and "vocabulary" in takes:
+            from text2sql.constrain import vocabulary_for
 
-        return {"vocabulary": vocabulary_for(job.schema)}
+            options["vocabulary"] = vocabulary_for(job.schema)
+        if getattr(self.settings, "restricted_vocabulary", False) and "restrict_output" in takes:
+            options["restrict_output"] = True
+        return options
 
     def _prepare(self, question, database, max_new_tokens) -> "_Job":
         from text2sql import prompt

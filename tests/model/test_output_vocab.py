@@ -1,0 +1,96 @@
+"""Restricted output vocabulary (text2sql.output_vocab): the head scores only tokens SQL
+for the prompt can use, the scores it keeps are the full head's, and answers written
+with real names and keywords do not change."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.tiny_model import TINY_PAIRS
+from text2sql import prompt
+from text2sql.output_vocab import Restrictor, allowed_ids
+from text2sql.schema import introspect
+
+
+@pytest.fixture(scope="module")
+def chinook():
+    return introspect(None)
+
+
+def _prompt(schema, question):
+    return prompt.render(schema, question), prompt.schema_prefix(schema, question=question)
+
+
+def _tokens(tokenizer, text):
+    return set(tokenizer(text, add_special_tokens=False).input_ids)
+
+
+def test_the_allowed_tokens_are_a_small_part_of_the_vocabulary_and_spell_sql_over_the_schema(tiny_backend, chinook):
+    tok = tiny_backend.tokenizer
+    text, prefix = _prompt(chinook, "Which customers from Brazil bought tracks by AC/DC?")  # noqa: E501
+    shared, extra = allowed_ids(tok, [text], prefix)
+    allowed = set(shared) | set(extra)
+    assert len(allowed) < len(tok) // 10
+    for sql in ["SELECT T1.FirstName, T1.LastName FROM Customer AS T1 JOIN Invoice AS T2 ON T1.CustomerId = "
+                "T2.CustomerId WHERE T1.Country = 'Brazil' GROUP BY T1.CustomerId HAVING count(*) >= 2;",
+                "SELECT avg(UnitPrice), max(Milliseconds) / 60000.0 FROM track WHERE name LIKE '%love%' ORDER BY 1 DESC LIMIT 10;",
+                "SELECT DISTINCT billingcity FROM invoice WHERE strftime('%Y', InvoiceDate) = '2013';"]:
+        assert _tokens(tok, sql) <= allowed, [tok.decode([t]) for t in _tokens(tok, sql) - allowed]
+    question = "which customers from brazil bought tracks by ac/dc?"
+    assert extra and all(tok.decode([t]).strip(" .(\"'_%").lower() in question for t in extra)
+    hangul = _tokens(tok, "앨범")
+    assert not hangul <= set(shared)  # words of other scripts come only from the question
+    assert hangul <= set().union(*allowed_ids(tok, [text + "앨범"], prefix))
+
+
+def test_the_restricted_head_keeps_the_full_heads_scores_and_masks_the_rest(tiny_backend, chinook):
+    import torch
+
+    model, tok = tiny_backend.model, tiny_backend.tokenizer
+    text, prefix = _prompt(chinook, TINY_PAIRS[0][0])
+    ids = tok(text, return_tensors="pt").input_ids
+    with torch.inference_mode():
+        full = model(input_ids=ids).logits[0, -1]
+        restrictor = Restrictor(model, tok)
+        with restrictor.restricted([text], prefix) as size:
+            part = model(input_ids=ids).logits[0, -1]
+        after = model(input_ids=ids).logits[0, -1]
+    allowed = torch.isfinite(part)
+    assert int(allowed.sum()) == size and 1000 < size < full.numel() // 10
+    assert torch.allclose(part[allowed], full[allowed], atol=1e-5)
+    assert torch.equal(after, full)  # the model's own head is back
+
+
+def test_answers_with_real_names_do_not_change_greedy_batched_or_with_beams(tiny_backend, chinook):
+    for question, sql in TINY_PAIRS:
+        text, prefix = _prompt(chinook, question)
+        assert tiny_backend.generate(text, prefix=prefix, restrict_output=True) == [sql]
+    texts = [_prompt(chinook, q)[0] for q, _ in TINY_PAIRS[:3]]
+    prefix = prompt.schema_prefix(chinook)
+    assert tiny_backend.generate_batch(texts, prefix=prefix, restrict_output=True) == [s for _, s in TINY_PAIRS[:3]]
+    text, prefix = _prompt(chinook, TINY_PAIRS[1][0])
+    free = tiny_backend.generate(text, n=3, prefix=prefix)
+    assert tiny_backend.generate(text, n=3, prefix=prefix, restrict_output=True)[0] == free[0]
+
+
+def test_the_setting_reaches_the_backend_through_the_assistant(tiny_backend, chinook):
+    from text2sql.config import Settings, load_settings
+    from text2sql.pipeline import Assistant
+
+    question, sql = TINY_PAIRS[2]
+    calls = []
+    original = tiny_backend._head
+
+    def spy(prompts, prefix, restrict_output):
+        calls.append(restrict_output)
+        return original(prompts, prefix, restrict_output)
+
+    tiny_backend._head = spy
+    try:
+        for flag in (True, False):
+            assistant = Assistant(backend=tiny_backend, settings=Settings(restricted_vocabulary=flag))
+            assert assistant.generate(question, execute_check=False).sql.rstrip(";") == sql.rstrip(";")
+    finally:
+        del tiny_backend._head
+    assert calls == [True, False]
+    assert load_settings(client={"restrictedVocabulary": True}).restricted_vocabulary is True

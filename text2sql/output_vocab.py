@@ -1,0 +1,185 @@
+"""Restricted output vocabulary: score only the tokens SQL for this prompt can use.
+
+Gemma 3's output head is its tied 262k x 640 embedding matrix, 168M of the model's 268M
+parameters: every decoded token reads all of it from memory, although a query over one
+database is written with a few thousand tokens at most. While decoding, the head is
+swapped for one that multiplies only the rows of the **allowed** tokens and gives every
+other token ``-inf``:
+
+* every ASCII token of at most two characters beside whitespace (short aliases, and the
+  pieces any other ASCII word is spelled with), every ASCII token without a letter
+  (operators, digits, punctuation runs such as ``(*)`` or ``'));``, whitespace), the 256 byte tokens (any other character, in a string literal) and
+  the special tokens;
+* SQL keywords and function names of every sqlglot dialect, in lower, upper and title
+  case, after a space, a parenthesis or nothing;
+* every token of the prompt, and each word of the prompt (table and column names, sample
+  values, the question's words) re-spelt as SQL writes it: after a space, a dot, a
+  parenthesis, a quote, an underscore or a percent sign, in its own, lower, upper and
+  title case.
+
+Greedy decoding over the allowed tokens picks the same token as over all of them whenever
+the model's best token is allowed; ``bench/eval`` measures how often that holds (setting
+``restricted_vocabulary``, see the README), and ``bench/latency.py`` what it saves.
+The allowed ids of a schema prefix are cached, so a new question adds only its own words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+
+_WORD = re.compile(r"\w+")
+_KEYWORD_SPELLINGS = ("", " ", "(")
+_WORD_SPELLINGS = ("", " ", ".", "(", "'", '"', "_", "%")
+
+
+def _token_text(token: str) -> str:
+    from text2sql.constrain import _token_text as text
+
+    return text(token)
+
+
+@functools.lru_cache(maxsize=4)
+def _base_ids(tokenizer) -> frozenset[int]:
+    """The ids every query may use, whatever the schema (see the module docstring)."""
+    from text2sql.constrain import _sql_words
+
+    ids = set(tokenizer.all_special_ids)
+    for token, i in tokenizer.get_vocab().items():
+        if token.startswith("<0x") and token.endswith(">") and len(token) == 6:
+            ids.add(i)  # byte fallback
+            continue
+        text = _token_text(token)
+        if text.isascii() and (text.isprintable() or text.isspace()) and (
+                len(text.strip()) <= 2 or not any(c.isalpha() for c in text)):
+            ids.add(i)
+    words = sorted(_sql_words(None))
+    spellings = [s + v for w in words for v in {w, w.upper(), w.capitalize()} for s in _KEYWORD_SPELLINGS]
+    ids.update(_encode_all(tokenizer, spellings))
+    return frozenset(ids)
+
+
+def _encode_all(tokenizer, texts: list[str]) -> set[int]:
+    out: set[int] = set()
+    for start in range(0, len(texts), 4096):
+        for row in tokenizer(texts[start:start + 4096], add_special_tokens=False).input_ids:
+            out.update(row)
+    return out
+
+
+def _text_ids(tokenizer, text: str) -> set[int]:
+    """The tokens of ``text`` itself and of each of its words spelt as SQL may write it."""
+    ids = set(tokenizer(text, add_special_tokens=False).input_ids)
+    words = sorted(set(_WORD.findall(text)))
+    spellings = [s + v for w in words for v in {w, w.lower(), w.upper(), w.capitalize()} for s in _WORD_SPELLINGS]
+    return ids | _encode_all(tokenizer, spellings)
+
+
+@functools.lru_cache(maxsize=16)
+def _prefix_ids(tokenizer, prefix: str) -> frozenset[int]:
+    return frozenset(_base_ids(tokenizer) | _text_ids(tokenizer, prefix))
+
+
+def allowed_ids(tokenizer, texts, prefix: str | None = None) -> tuple[list[int], list[int]]:
+    """The ids the completions of ``texts`` (whole prompts) may use, as (the ids of
+    ``prefix``, cached: the schema part every text starts with; the further ids of the rest
+    of the texts), each sorted. Without a shared prefix the first part is the base set."""
+    texts = list(texts)
+    if prefix and all(t.startswith(prefix) for t in texts):
+        shared, rest = _prefix_ids(tokenizer, prefix), [t[len(prefix):] for t in texts]
+    else:
+        shared, rest = _base_ids(tokenizer), texts
+    extra: set[int] = set()
+    for text in rest:
+        extra |= _text_ids(tokenizer, text)
+    return sorted(shared), sorted(extra - shared)
+
+
+class Restrictor:
+    """Makes restricted heads for one model, keeping the gathered rows of recent prefixes."""
+
+    def __init__(self, model, tokenizer, cache_size: int = 4):
+        from collections import OrderedDict
+
+        self.model, self.tokenizer, self.cache_size = model, tokenizer, cache_size
+        self._weights = None
+        self._parts: OrderedDict = OrderedDict()
+
+    def _rows(self, ids: list[int]):
+        import torch
+
+        weight, bias, _ = self._weights
+        index = torch.tensor([i for i in ids if i < weight.shape[0]], dtype=torch.long, device=weight.device)
+        return index, weight.index_select(0, index), bias.index_select(0, index) if bias is not None else None
+
+    @contextlib.contextmanager
+    def restricted(self, texts, prefix: str | None = None):
+        """Within the block the model's output head scores only the allowed tokens (one
+        generation at a time: the caller holds the model's lock)."""
+        if self._weights is None:
+            self._weights = head_weight(self.model)
+        shared, extra = allowed_ids(self.tokenizer, texts, prefix)
+        key = prefix or ""
+        part = self._parts.get(key)  # the allowed ids of a prefix never change
+        if part is None:
+            part = self._parts[key] = self._rows(shared)
+            while len(self._parts) > self.cache_size:
+                self._parts.popitem(last=False)
+        self._parts.move_to_end(key)
+        parts = [part] + ([self._rows(extra)] if extra else [])
+        original = self.model.get_output_embeddings()
+        _set_head(self.model, _head_module(parts, self._weights[2]))
+        try:
+            yield sum(len(p[0]) for p in parts)
+        finally:
+            _set_head(self.model, original)
+
+
+def _head_module(parts, vocab_size: int):
+    """An output head computing logits for the rows in ``parts`` only, ``-inf`` elsewhere."""
+    import torch
+
+    class RestrictedHead(torch.nn.Module):
+        def forward(self, hidden):
+            out = None
+            for index, rows, bias in parts:
+                logits = torch.nn.functional.linear(hidden.to(rows.dtype), rows, bias)
+                if out is None:
+                    out = logits.new_full((*hidden.shape[:-1], vocab_size), float("-inf"))
+                out[..., index] = logits
+            return out
+
+    return RestrictedHead()
+
+
+def _set_head(model, module) -> None:
+    head = model.get_output_embeddings()
+    for name, child in model.named_modules():
+        if child is head:
+            parent_name, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(parent_name) if parent_name else model, attr, module)
+            return
+    raise TypeError(f"cannot find the output head of {type(model).__name__}")
+
+
+def head_weight(model):
+    """(weight, bias, vocab size) of ``model``'s output head as a float matrix: the head's
+    own weight, or, for a quantized head tied to the input embedding, the embedding's."""
+    import torch
+
+    head = model.get_output_embeddings()
+    weight = getattr(head, "weight", None)
+    bias = getattr(head, "bias", None)
+    if callable(bias):  # torch.ao dynamic quantized Linear
+        bias = bias()
+    if isinstance(weight, torch.Tensor) and weight.is_floating_point():
+        return weight, bias, weight.shape[0]
+    config = getattr(model.config, "text_config", None) or model.config
+    if getattr(model.config, "tie_word_embeddings", False) or getattr(config, "tie_word_embeddings", False):
+        embedding = model.get_input_embeddings().weight
+        return embedding, bias, embedding.shape[0]
+    if not callable(weight):
+        raise TypeError(f"cannot read the rows of output head {type(head).__name__}")
+    dense = weight().dequantize()
+    return dense, bias, dense.shape[0]
