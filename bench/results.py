@@ -1,10 +1,12 @@
-"""The README's "Measured results" accuracy table, rendered from the committed
-``text2sql eval`` reports in ``bench/results/eval/*.json`` (never typed by hand).
+"""The README's "Measured results" tables, rendered from committed measurements (never
+typed by hand): accuracy from the ``text2sql eval`` reports in ``bench/results/eval/*.json``,
+speed from ``bench/results/latency.json`` and ``throughput.json`` (``bench/latency.py``,
+``bench/throughput.py``).
 
-    python bench/results.py            # print the table
-    python bench/results.py --write    # rewrite the README block between the markers
+    python bench/results.py            # print the tables
+    python bench/results.py --write    # rewrite the README blocks between their markers
 
-``tests/test_readme_results.py`` fails when the README and the reports drift apart.
+``tests/test_readme_results.py`` fails when the README and the measurements drift apart.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "bench" / "results" / "eval"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- results:begin (bench/results.py --write) -->", "<!-- results:end -->"
+SPEED_BEGIN, SPEED_END = "<!-- speed:begin (bench/results.py --write) -->", "<!-- speed:end -->"
+LATENCY, THROUGHPUT = ROOT / "bench" / "results" / "latency.json", ROOT / "bench" / "results" / "throughput.json"
 LEVELS = ("easy", "medium", "hard", "extra")
 
 
@@ -49,32 +53,50 @@ def render(summaries: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def _block_span(text: str) -> tuple[int, int]:
-    """Where the generated block lies in ``text``: after BEGIN, up to END."""
+def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT) -> str:
+    """The latency table and the evaluation-throughput table, from their JSON files."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import latency as latency_bench
+    import throughput as throughput_bench
+
+    parts = []
+    for path, bench in ((latency, latency_bench), (throughput, throughput_bench)):
+        name = Path(bench.__file__).name
+        if path.is_file():
+            parts.append(f"`bench/{name}` (`{path.relative_to(ROOT)}`):\n\n" + bench.table(json.loads(path.read_text())))
+        else:
+            parts.append(f"`bench/{name}`: no idle run has been recorded yet.")
+    return "\n\n".join(parts)
+
+
+def _block_span(text: str, begin: str = BEGIN, end: str = END) -> tuple[int, int]:
+    """Where the generated block lies in ``text``: after ``begin``, up to ``end``."""
     try:
-        start = text.index(BEGIN) + len(BEGIN)
-        return start, text.index(END, start)
+        start = text.index(begin) + len(begin)
+        return start, text.index(end, start)
     except ValueError:
-        raise SystemExit(f"README.md has no results markers ({BEGIN} ... {END})") from None
+        raise SystemExit(f"README.md has no markers {begin} ... {end}") from None
 
 
-def readme_block(text: str) -> str:
-    start, end = _block_span(text)
-    return text[start:end].strip()
+def readme_block(text: str, begin: str = BEGIN, end: str = END) -> str:
+    start, stop = _block_span(text, begin, end)
+    return text[start:stop].strip()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the README block")
     args = parser.parse_args(argv)
-    table = render(load_summaries())
+    blocks = [(BEGIN, END, render(load_summaries())), (SPEED_BEGIN, SPEED_END, render_speed())]
     if not args.write:
-        print(table)
+        print("\n\n".join(table for _, _, table in blocks))
         return 0
-    text = README.read_text()
-    start, end = _block_span(text)
-    README.write_text(f"{text[:start]}\n{table}\n{text[end:]}")
-    print("README.md updated" if text[start:end].strip() != table else "README.md already up to date")
+    text = original = README.read_text()
+    for begin, end, table in blocks:
+        start, stop = _block_span(text, begin, end)
+        text = f"{text[:start]}\n{table}\n{text[stop:]}"
+    README.write_text(text)
+    print("README.md updated" if text != original else "README.md already up to date")
     return 0
 
 

@@ -17,6 +17,11 @@ def test_readme_table_matches_the_committed_eval_reports():
         "README.md's results table is stale: run python bench/results.py --write")
 
 
+def test_readme_speed_tables_match_the_committed_latency_and_throughput_runs():
+    block = results.readme_block(results.README.read_text(), results.SPEED_BEGIN, results.SPEED_END)
+    assert block == results.render_speed(), "README.md's speed tables are stale: run python bench/results.py --write"
+
+
 def test_every_report_in_the_table_has_a_markdown_twin_and_counts_that_add_up():
     for stem, s in results.load_summaries():
         assert (results.REPORTS / f"{stem}.md").is_file(), stem
