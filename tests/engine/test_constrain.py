@@ -18,8 +18,8 @@ def vocab():
 ALLOWED = [
     "SELECT COUNT(*) FROM Album;",
     "SELECT Nam",  # still growing: Name
-    "SELECT Name FROM Albu",  # still growing: Album
-    "select name from album",  # names are matched without case
+    "SELECT Title FROM Albu",  # still growing: Album
+    "select title from album",  # names are matched without case
     "SELECT a.Title FROM Album a JOIN Track t ON t.AlbumId = a.AlbumId",  # aliases without AS
     "SELECT alb.Title FROM Album alb",
     "SELECT T1.Name FROM Album AS T1 JOIN Artist AS T2 ON T1.ArtistId = T2.ArtistId",
@@ -31,6 +31,12 @@ ALLOWED = [
     "SELECT Name FROM Track WHERE Milliseconds > 3e5 LIMIT 10",
     "SELECT CAST(Total AS INTEGER), strftime('%Y', InvoiceDate) FROM Invoice",
     "SELECT * FROM Track WHERE GenreId IN (SELECT GenreId FROM Genre WHERE Name LIKE 'R%')",
+    # after a subquery closes, bare names belong to the outer SELECT's tables again
+    "SELECT Name FROM Track WHERE AlbumId IN (SELECT AlbumId FROM Album WHERE Title LIKE 'A%') AND Composer IS NULL",
+    "SELECT Name FROM Track WHERE AlbumId IN (SELECT AlbumId FROM Album WHERE Composer IS NULL)",  # correlated
+    "SELECT count(*) FROM Album JOIN Artist ON Album.ArtistId = Artist.ArtistId WHERE Name = 'AC/DC'",
+    "SELECT Name, count(*) FROM Track GROUP BY Name ORDER BY count(*) DESC",
+    "SELECT max(Total), BillingCountry FROM Invoice GROUP BY BillingCountry",
 ]
 
 REFUSED = [
@@ -39,6 +45,10 @@ REFUSED = [
     "SELECT Name FROM Albx",  # cannot grow into a table
     "SELECT T1.Name FROM Album AS T1 JOIN Artist AS T2 ON T1.Email ",  # neither table has it
     "SELECT Namx",
+    "SELECT Name FROM Album ",  # Album has no Name, while other tables do
+    "SELECT Title FROM Album WHERE Milliseconds ",  # a bare column of a table the SELECT does not use
+    "SELECT Name FROM Track WHERE AlbumId IN (SELECT AlbumId FROM Album WHERE Email ",
+    "SELECT Name FROM Track WHERE AlbumId IN (SELECT AlbumId FROM Album) AND Email ",
 ]
 
 
