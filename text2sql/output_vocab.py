@@ -10,10 +10,11 @@ other token ``-inf``:
   pieces any other ASCII word is spelled with), every ASCII token without a letter
   (operators, digits, punctuation runs such as ``(*)`` or ``'));``, whitespace), the 256 byte tokens (any other character, in a string literal) and
   the special tokens;
-* SQL keywords and function names of every sqlglot dialect, in lower, upper and title
-  case, after a space, a parenthesis or nothing;
+* SQL keywords and function names of every sqlglot dialect, and words column aliases are
+  commonly made of (``total``, ``num``, ``sales``...), in lower, upper and title case,
+  after a space, a parenthesis, an underscore or nothing;
 * every token of the prompt, and each word of the prompt (table and column names, sample
-  values, the question's words) re-spelt as SQL writes it: after a space, a dot, a
+  values, the question's words) and its plural or singular, re-spelt as SQL writes it: after a space, a dot, a
   parenthesis, a quote, an underscore or a percent sign, in its own, lower, upper and
   title case.
 
@@ -32,6 +33,14 @@ import re
 _WORD = re.compile(r"\w+")
 _KEYWORD_SPELLINGS = ("", " ", "(")
 _WORD_SPELLINGS = ("", " ", ".", "(", "'", '"', "_", "%")
+# Words column aliases are commonly made of (AS total_sales, AS num_tracks, ...).
+_ALIAS_WORDS = frozenset("""
+    total count number num cnt sum amount average avg mean max maximum min minimum most least highest lowest
+    top first last full name names value values result results price cost revenue sales spent paid income
+    quantity qty percent percentage pct ratio rate share rank ranking position year years month months day days
+    date time duration length size age per each distinct unique other different diff difference latest earliest
+    new old best worst big small large long short id ids code type kind category group level score points
+    """.split())
 
 
 def _token_text(token: str) -> str:
@@ -54,8 +63,8 @@ def _base_ids(tokenizer) -> frozenset[int]:
         if text.isascii() and (text.isprintable() or text.isspace()) and (
                 len(text.strip()) <= 2 or not any(c.isalpha() for c in text)):
             ids.add(i)
-    words = sorted(_sql_words(None))
-    spellings = [s + v for w in words for v in {w, w.upper(), w.capitalize()} for s in _KEYWORD_SPELLINGS]
+    words = sorted(_sql_words(None) | _ALIAS_WORDS)
+    spellings = [s + v for w in words for v in {w, w.upper(), w.capitalize()} for s in _KEYWORD_SPELLINGS + ("_",)]
     ids.update(_encode_all(tokenizer, spellings))
     return frozenset(ids)
 
@@ -69,9 +78,12 @@ def _encode_all(tokenizer, texts: list[str]) -> set[int]:
 
 
 def _text_ids(tokenizer, text: str) -> set[int]:
-    """The tokens of ``text`` itself and of each of its words spelt as SQL may write it."""
+    """The tokens of ``text`` itself and of each of its words (and their plural or
+    singular) spelt as SQL may write it."""
     ids = set(tokenizer(text, add_special_tokens=False).input_ids)
-    words = sorted(set(_WORD.findall(text)))
+    words = set(_WORD.findall(text))
+    words |= {w + "s" for w in words if w.isalpha()} | {w[:-1] for w in words if len(w) > 3 and w.endswith("s")}
+    words = sorted(words)
     spellings = [s + v for w in words for v in {w, w.lower(), w.upper(), w.capitalize()} for s in _WORD_SPELLINGS]
     return ids | _encode_all(tokenizer, spellings)
 
