@@ -1,0 +1,91 @@
+"""Paired accuracy of the CPU decoding configurations, to choose what ``auto`` means: the
+same stride sample of Spider dev (>= 300 questions) evaluated with each precision, with and
+without the restricted output vocabulary, against fp32 with the full head. Prints a Markdown
+table and writes JSON.
+
+    python bench/precision.py [--limit 300] [--configs fp32 int8 bf16 int8+rv bf16+rv]
+                              [--adapter DIR] [--reports out/precision] [--out bench/results/precision.json]
+
+Each configuration is one ``text2sql eval`` run (``--precision P``, ``+rv`` adds
+``--restricted-vocabulary``) whose report lands in ``--reports/<config>/``; an existing
+report there is reused, so an interrupted comparison resumes. Speed is ``bench/latency.py``'s
+business: the seconds per question here are only what the runs took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPIDER = ROOT.parent / "shared" / "data" / "spider"
+
+
+def run(config: str, limit: int, adapter: str | None, reports: Path, data: Path) -> dict:
+    out = reports / config
+    if not (out / "report.json").is_file():
+        precision, _, flag = config.partition("+")
+        cmd = [sys.executable, "-m", "text2sql", "eval", "--data", str(data), "--split", "dev", "--limit", str(limit),
+               "--precision", precision, "--out", str(out)]
+        cmd += ["--restricted-vocabulary"] if flag == "rv" else ["--no-restricted-vocabulary"]
+        cmd += ["--adapter", adapter] if adapter else []
+        subprocess.run(cmd, check=True)
+    return json.loads((out / "report.json").read_text())
+
+
+def compare(reports: dict[str, dict], reference: str = "fp32") -> list[dict]:
+    """One row per configuration: EX, the change against ``reference`` on the same
+    questions, and how many answers are the reference's exact SQL."""
+    def key(o):
+        return o["db_id"], o["question"], o["gold"]
+
+    ref = {key(o): o for o in reports[reference]["outcomes"]}
+    rows = []
+    for config, report in reports.items():
+        pairs = [(o, ref[key(o)]) for o in report["outcomes"] if key(o) in ref]
+        n = len(pairs)
+        ex = sum(o["ex"] for o, _ in pairs)
+        rows.append({"config": config, "questions": n, "ex": round(100 * ex / n, 1) if n else None,
+                     "ex_change_points": round(100 * (ex - sum(r["ex"] for _, r in pairs)) / n, 1) if n else None,
+                     "same_sql_as_reference": sum(o["pred"] == r["pred"] for o, r in pairs),
+                     "gained": sum(o["ex"] and not r["ex"] for o, r in pairs),
+                     "lost": sum(r["ex"] and not o["ex"] for o, r in pairs),
+                     "seconds_per_question": report["summary"].get("seconds_per_question"),
+                     "data": report["summary"].get("data")})
+    return rows
+
+
+def table(result: dict) -> str:
+    lines = [f"| configuration | questions | EX % | change vs {result['reference']} (points) | same SQL as {result['reference']} "
+             "| gained / lost |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['questions']} | {r['ex']} | {r['ex_change_points']:+} | "
+              f"{r['same_sql_as_reference']}/{r['questions']} | {r['gained']} / {r['lost']} |" for r in result["rows"]]
+    lines.append(f"\n{result['model']}; `+rv`: restricted output vocabulary.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--configs", nargs="+", default=["fp32", "int8", "bf16", "int8+rv", "bf16+rv"])
+    parser.add_argument("--adapter")
+    parser.add_argument("--data", type=Path, default=SPIDER)
+    parser.add_argument("--reports", type=Path, default=ROOT / "out" / "precision")
+    parser.add_argument("--out", default="bench/results/precision.json")
+    args = parser.parse_args(argv)
+    if "fp32" not in args.configs:
+        parser.error("fp32 is the reference: keep it in --configs")
+    reports = {c: run(c, args.limit, args.adapter, args.reports, args.data) for c in args.configs}
+    result = {"reference": "fp32", "limit": args.limit, "model": reports["fp32"]["summary"]["model"],
+              "rows": compare(reports)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
