@@ -8,8 +8,9 @@ table and writes JSON.
 
 Each configuration is one ``text2sql eval`` run (``--precision P``, ``+rv`` adds
 ``--restricted-vocabulary``) whose report lands in ``--reports/<config>/``; an existing
-report there is reused, so an interrupted comparison resumes. Speed is ``bench/latency.py``'s
-business: the seconds per question here are only what the runs took.
+report there is reused, so an interrupted comparison resumes. Single-request speed is
+``bench/latency.py``'s business: the seconds per question here are what the batched runs
+took (on an otherwise idle machine when the runs were).
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ def compare(reports: dict[str, dict], reference: str = "fp32") -> list[dict]:
 
 def table(result: dict) -> str:
     lines = [f"| configuration | questions | EX % | change vs {result['reference']} (points) | same SQL as {result['reference']} "
-             "| gained / lost |", "|---|---|---|---|---|---|"]
+             "| gained / lost | s / question (batches of 8) |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['config']} | {r['questions']} | {r['ex']} | {r['ex_change_points']:+} | "
-              f"{r['same_sql_as_reference']}/{r['questions']} | {r['gained']} / {r['lost']} |" for r in result["rows"]]
+              f"{r['same_sql_as_reference']}/{r['questions']} | {r['gained']} / {r['lost']} | "
+              f"{r['seconds_per_question']} |" for r in result["rows"]]
     lines.append(f"\n{result['model']}; `+rv`: restricted output vocabulary.")
     return "\n".join(lines)
 

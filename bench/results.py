@@ -22,6 +22,7 @@ README = ROOT / "README.md"
 BEGIN, END = "<!-- results:begin (bench/results.py --write) -->", "<!-- results:end -->"
 SPEED_BEGIN, SPEED_END = "<!-- speed:begin (bench/results.py --write) -->", "<!-- speed:end -->"
 LATENCY, THROUGHPUT = ROOT / "bench" / "results" / "latency.json", ROOT / "bench" / "results" / "throughput.json"
+PRECISION = ROOT / "bench" / "results" / "precision.json"
 LEVELS = ("easy", "medium", "hard", "extra")
 
 
@@ -53,14 +54,15 @@ def render(summaries: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT) -> str:
-    """The latency table and the evaluation-throughput table, from their JSON files."""
+def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT, precision: Path = PRECISION) -> str:
+    """The latency, evaluation-throughput and paired-precision tables, from their JSON files."""
     sys.path.insert(0, str(ROOT / "bench"))
     import latency as latency_bench
+    import precision as precision_bench
     import throughput as throughput_bench
 
     parts = []
-    for path, bench in ((latency, latency_bench), (throughput, throughput_bench)):
+    for path, bench in ((latency, latency_bench), (throughput, throughput_bench), (precision, precision_bench)):
         name = Path(bench.__file__).name
         if path.is_file():
             parts.append(f"`bench/{name}` (`{path.relative_to(ROOT)}`):\n\n" + bench.table(json.loads(path.read_text())))
