@@ -4,7 +4,7 @@ without the restricted output vocabulary, against fp32 with the full head. Print
 table and writes JSON.
 
     python bench/precision.py [--limit 300] [--configs fp32 int8 bf16 int8+rv bf16+rv]
-                              [--adapter DIR] [--reports out/precision] [--out bench/results/precision.json]
+                              [--adapter DIR] [--model DIR] [--reports out/precision] [--out bench/results/precision.json]
 
 Each configuration is one ``text2sql eval`` run (``--precision P``, ``+rv`` adds
 ``--restricted-vocabulary``) whose report lands in ``--reports/<config>/``; an existing
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
 
 
-def run(config: str, limit: int, adapter: str | None, reports: Path, data: Path) -> dict:
+def run(config: str, limit: int, adapter: str | None, reports: Path, data: Path, model: str | None = None) -> dict:
     out = reports / config
     if not (out / "report.json").is_file():
         precision, _, flag = config.partition("+")
@@ -33,6 +33,7 @@ def run(config: str, limit: int, adapter: str | None, reports: Path, data: Path)
                "--precision", precision, "--out", str(out)]
         cmd += ["--restricted-vocabulary"] if flag == "rv" else ["--no-restricted-vocabulary"]
         cmd += ["--adapter", adapter] if adapter else []
+        cmd += ["--model", model] if model else []
         subprocess.run(cmd, check=True)
     return json.loads((out / "report.json").read_text())
 
@@ -74,13 +75,14 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--configs", nargs="+", default=["fp32", "int8", "bf16", "int8+rv", "bf16+rv"])
     parser.add_argument("--adapter")
+    parser.add_argument("--model")
     parser.add_argument("--data", type=Path, default=SPIDER)
     parser.add_argument("--reports", type=Path, default=ROOT / "out" / "precision")
     parser.add_argument("--out", default="bench/results/precision.json")
     args = parser.parse_args(argv)
     if "fp32" not in args.configs:
         parser.error("fp32 is the reference: keep it in --configs")
-    reports = {c: run(c, args.limit, args.adapter, args.reports, args.data) for c in args.configs}
+    reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
     result = {"reference": "fp32", "limit": args.limit, "model": reports["fp32"]["summary"]["model"],
               "rows": compare(reports)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

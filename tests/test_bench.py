@@ -59,3 +59,21 @@ def test_latency_bench_measures_with_and_without_the_prefix_cache_and_they_agree
     assert restricted["weight_bytes"] < cached["weight_bytes"] / 2  # the 262k-row head dominates the tiny model
     assert report["machine"]["read_bandwidth_gb_s"] > 0
     assert "| transformers fp32 (fp32) |" in proc.stdout and "(forced)" in proc.stdout
+
+
+@pytest.mark.slow
+def test_precision_bench_pairs_each_configuration_with_fp32_and_reuses_finished_runs(tiny_model_dir, tmp_path):
+    out, reports = tmp_path / "precision.json", tmp_path / "reports"
+    cmd = [sys.executable, str(ROOT / "bench" / "precision.py"), "--limit", "3", "--configs", "fp32", "fp32+rv",
+           "--model", str(tiny_model_dir), "--adapter", "none", "--reports", str(reports), "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    fp32, rv = result["rows"]
+    assert fp32["config"] == "fp32" and fp32["same_sql_as_reference"] == 3 and fp32["ex_change_points"] == 0
+    assert rv["questions"] == 3 and rv["data"].endswith("restricted vocabulary, fp32")
+    assert rv["ex_change_points"] == round(100 * (rv["gained"] - rv["lost"]) / 3, 1)
+    stamp = (reports / "fp32" / "report.json").stat().st_mtime
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0 and (reports / "fp32" / "report.json").stat().st_mtime == stamp  # reused
+    assert "| fp32+rv | 3 |" in again.stdout
