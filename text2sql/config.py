@@ -101,7 +101,7 @@ class Settings:
     constrained_decoding: bool = True
     #: Score only the tokens SQL for the prompt can use (keywords, the schema's and the
     #: question's words, short ASCII pieces) instead of all 262k: faster decoding.
-    restricted_vocabulary: bool = False
+    restricted_vocabulary: bool = True
     #: Maximum rows fetched when running a query.
     row_limit: int = 1000
     #: Statement timeout in seconds when running a query.

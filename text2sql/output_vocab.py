@@ -19,7 +19,7 @@ other token ``-inf``:
   title case.
 
 Greedy decoding over the allowed tokens picks the same token as over all of them whenever
-the model's best token is allowed; ``bench/eval`` measures how often that holds (setting
+the model's best token is allowed; ``bench/precision.py`` measures how often that holds (setting
 ``restricted_vocabulary``, see the README), and ``bench/latency.py`` what it saves.
 The allowed ids of a schema prefix are cached, so a new question adds only its own words.
 """
@@ -93,19 +93,17 @@ def _prefix_ids(tokenizer, prefix: str) -> frozenset[int]:
     return frozenset(_base_ids(tokenizer) | _text_ids(tokenizer, prefix))
 
 
-def allowed_ids(tokenizer, texts, prefix: str | None = None) -> tuple[list[int], list[int]]:
-    """The ids the completions of ``texts`` (whole prompts) may use, as (the ids of
-    ``prefix``, cached: the schema part every text starts with; the further ids of the rest
-    of the texts), each sorted. Without a shared prefix the first part is the base set."""
+def allowed_ids(tokenizer, texts, prefix: str | None = None) -> tuple[list[int], list[list[int]], str]:
+    """The ids the completions of ``texts`` (whole prompts) may use: (the ids every text
+    may use, sorted; each text's further ids, sorted; the cache key of the first part).
+    When every text starts with ``prefix`` (the schema part) the first part is its ids,
+    cached; otherwise the base set."""
     texts = list(texts)
     if prefix and all(t.startswith(prefix) for t in texts):
-        shared, rest = _prefix_ids(tokenizer, prefix), [t[len(prefix):] for t in texts]
+        shared, rest, key = _prefix_ids(tokenizer, prefix), [t[len(prefix):] for t in texts], prefix
     else:
-        shared, rest = _base_ids(tokenizer), texts
-    extra: set[int] = set()
-    for text in rest:
-        extra |= _text_ids(tokenizer, text)
-    return sorted(shared), sorted(extra - shared)
+        shared, rest, key = _base_ids(tokenizer), texts, ""
+    return sorted(shared), [sorted(_text_ids(tokenizer, t) - shared) for t in rest], key
 
 
 class Restrictor:
@@ -128,35 +126,49 @@ class Restrictor:
     @contextlib.contextmanager
     def restricted(self, texts, prefix: str | None = None):
         """Within the block the model's output head scores only the allowed tokens (one
-        generation at a time: the caller holds the model's lock)."""
+        generation at a time: the caller holds the model's lock). Decoding several texts
+        together (a batch), each row keeps only its own text's tokens, so batching changes
+        no answer. Yields the number of rows the head reads."""
+        import torch
+
         if self._weights is None:
             self._weights = head_weight(self.model)
-        shared, extra = allowed_ids(self.tokenizer, texts, prefix)
-        key = prefix or ""
+        shared, extras, key = allowed_ids(self.tokenizer, texts, prefix)
         part = self._parts.get(key)  # the allowed ids of a prefix never change
         if part is None:
             part = self._parts[key] = self._rows(shared)
             while len(self._parts) > self.cache_size:
                 self._parts.popitem(last=False)
         self._parts.move_to_end(key)
-        parts = [part] + ([self._rows(extra)] if extra else [])
+        parts, row_mask = [part], None
+        union = sorted(set().union(*map(set, extras)))
+        if union:
+            extra = self._rows(union)
+            parts.append(extra)
+            if len(extras) > 1:
+                mine = [set(e) for e in extras]
+                row_mask = torch.tensor([[i in m for i in extra[0].tolist()] for m in mine], device=extra[0].device)
         original = self.model.get_output_embeddings()
-        _set_head(self.model, _head_module(parts, self._weights[2]))
+        _set_head(self.model, _head_module(parts, self._weights[2], row_mask))
         try:
             yield sum(len(p[0]) for p in parts)
         finally:
             _set_head(self.model, original)
 
 
-def _head_module(parts, vocab_size: int):
-    """An output head computing logits for the rows in ``parts`` only, ``-inf`` elsewhere."""
+def _head_module(parts, vocab_size: int, row_mask=None):
+    """An output head computing logits for the rows in ``parts`` only, ``-inf`` elsewhere;
+    ``row_mask`` (batch x ids of the last part) keeps each batch row to its own ids."""
     import torch
 
     class RestrictedHead(torch.nn.Module):
         def forward(self, hidden):
             out = None
-            for index, rows, bias in parts:
+            for k, (index, rows, bias) in enumerate(parts):
                 logits = torch.nn.functional.linear(hidden.to(rows.dtype), rows, bias)
+                if k and row_mask is not None and hidden.shape[0] == row_mask.shape[0]:
+                    mask = row_mask.view(row_mask.shape[0], *([1] * (logits.dim() - 2)), row_mask.shape[1])
+                    logits = logits.masked_fill(~mask, float("-inf"))
                 if out is None:
                     out = logits.new_full((*hidden.shape[:-1], vocab_size), float("-inf"))
                 out[..., index] = logits

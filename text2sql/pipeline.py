@@ -225,7 +225,7 @@ class Assistant:
             from text2sql.constrain import vocabulary_for
 
             options["vocabulary"] = vocabulary_for(job.schema)
-        if getattr(self.settings, "restricted_vocabulary", False) and "restrict_output" in takes:
+        if getattr(self.settings, "restricted_vocabulary", True) and "restrict_output" in takes:
             options["restrict_output"] = True
         return options
 

@@ -28,7 +28,7 @@ def _tokens(tokenizer, text):
 def test_the_allowed_tokens_are_a_small_part_of_the_vocabulary_and_spell_sql_over_the_schema(tiny_backend, chinook):
     tok = tiny_backend.tokenizer
     text, prefix = _prompt(chinook, "Which customers from Brazil bought tracks by AC/DC?")  # noqa: E501
-    shared, extra = allowed_ids(tok, [text], prefix)
+    shared, [extra], _ = allowed_ids(tok, [text], prefix)
     allowed = set(shared) | set(extra)
     assert len(allowed) < len(tok) // 10
     for sql in ["SELECT T1.FirstName, T1.LastName FROM Customer AS T1 JOIN Invoice AS T2 ON T1.CustomerId = "
@@ -40,7 +40,8 @@ def test_the_allowed_tokens_are_a_small_part_of_the_vocabulary_and_spell_sql_ove
     assert extra and all(tok.decode([t]).strip(" .(\"'_%").lower() in words for t in extra)
     hangul = _tokens(tok, "앨범")
     assert not hangul <= set(shared)  # words of other scripts come only from the question
-    assert hangul <= set().union(*allowed_ids(tok, [text + "앨범"], prefix))
+    shared, [extra], _ = allowed_ids(tok, [text + "앨범"], prefix)
+    assert hangul <= set(shared) | set(extra)
 
 
 def test_the_restricted_head_keeps_the_full_heads_scores_and_masks_the_rest(tiny_backend, chinook):
@@ -59,6 +60,24 @@ def test_the_restricted_head_keeps_the_full_heads_scores_and_masks_the_rest(tiny
     assert int(allowed.sum()) == size and 1000 < size < full.numel() // 10
     assert torch.allclose(part[allowed], full[allowed], atol=1e-5)
     assert torch.equal(after, full)  # the model's own head is back
+
+
+def test_in_a_batch_each_row_keeps_only_its_own_questions_tokens(tiny_backend, chinook):
+    import torch
+
+    model, tok = tiny_backend.model, tiny_backend.tokenizer
+    prefix = prompt.schema_prefix(chinook)
+    texts = [prefix + prompt.question_suffix(q) for q in ("Songs about zebras?", "Invoices from Reykjavik?")]
+    hidden = torch.randn(2, 1, model.config.hidden_size)
+    restrictor = Restrictor(model, tok)
+    alone = []
+    for text in texts:
+        with torch.inference_mode(), restrictor.restricted([text], prefix):
+            alone.append(torch.isfinite(model.get_output_embeddings()(hidden[:1]))[0, 0])
+    with torch.inference_mode(), restrictor.restricted(texts, prefix):
+        together = torch.isfinite(model.get_output_embeddings()(hidden))[:, 0]
+    assert not torch.equal(alone[0], alone[1])
+    assert torch.equal(together[0], alone[0]) and torch.equal(together[1], alone[1])
 
 
 def test_answers_with_real_names_do_not_change_greedy_batched_or_with_beams(tiny_backend, chinook):
