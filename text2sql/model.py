@@ -15,8 +15,9 @@ Nothing here touches the network: every load passes ``local_files_only``. A miss
 broken model or adapter is a ``ModelError`` naming the path and the fix.
 
 Precision and device (``auto|nf4|int8|bf16|fp32``, ``auto|cpu|cuda[:N]``): ``auto`` is
-NF4 (bitsandbytes) on CUDA. On CPU it is the first that works of: ``int8``, bf16 when the
-CPU computes bf16 natively (AVX512-BF16/AMX), fp32. ``int8`` on CPU is torch dynamic int8
+NF4 (bitsandbytes) on CUDA. On CPU, with the restricted output vocabulary (the default) it
+is bf16 when the CPU computes bf16 natively (AVX512-BF16/AMX); otherwise the first that
+works of: ``int8``, native bf16, fp32 (see :func:`plan_precision` for the measurements). ``int8`` on CPU is torch dynamic int8
 quantization (per-channel weights) of the output head only, after merging any adapter:
 Gemma 3's head is the tied 262k x 640 embedding, 168M of its 268M parameters, so it is
 most of what every decoded token reads from memory. Measured on the 2-core dev machine
@@ -105,13 +106,15 @@ def resolve_source(model=None, adapter=None) -> tuple[str | None, Path | None, P
 
 
 def load_model(model=None, adapter=None, precision: str = "auto", device: str = "auto",
-               progress=True) -> LoadedModel:
+               progress=True, restricted_head: bool = False) -> LoadedModel:
     """Load a model for generation. ``model``: None/"embedded", an HF directory or a .gguf
-    file; ``adapter``: None (the shipped one, embedded model only), "none", or a directory."""
+    file; ``adapter``: None (the shipped one, embedded model only), "none", or a directory.
+    ``restricted_head``: generation will use the restricted output vocabulary (this
+    changes what ``auto`` picks on CPU, see :func:`plan_precision`)."""
     started = time.perf_counter()
     # Belt and braces on top of local_files_only: nothing in a load may reach a hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    plan = plan_precision(precision, device)  # validates names before any heavy work
+    plan = plan_precision(precision, device, restricted_head)  # validates names before any heavy work
     kind, path, adapter_path = resolve_source(model, adapter)
     if kind == EMBEDDED:
         weights_dir = cache.ensure_converted(None, progress=progress)
@@ -202,8 +205,14 @@ def _bitsandbytes_available() -> bool:
     return importlib.util.find_spec("bitsandbytes") is not None
 
 
-def plan_precision(precision: str = "auto", device: str = "auto") -> PrecisionPlan:
-    """Resolve ``auto`` and check the request against this machine (ModelError if impossible)."""
+def plan_precision(precision: str = "auto", device: str = "auto", restricted_head: bool = False) -> PrecisionPlan:
+    """Resolve ``auto`` and check the request against this machine (ModelError if impossible).
+
+    On CPU, ``auto`` is the fastest configuration that kept Spider dev EX within 1 point of
+    fp32 on 300 paired questions (``bench/precision.py``, ``bench/latency.py``): with the
+    restricted output vocabulary, bf16 where the CPU computes bf16 natively (the small head
+    makes bf16's slow full-vocabulary GEMV irrelevant); otherwise int8 (the full head
+    quantized), then bf16, then fp32."""
     import torch
 
     precision = (precision or "auto").lower()
@@ -225,7 +234,9 @@ def plan_precision(precision: str = "auto", device: str = "auto") -> PrecisionPl
             plan.precision = "bf16"
             plan.notes.append("nf4 needs bitsandbytes (pip install 'text2sql[gpu]'); using bf16")
     elif precision == "auto":
-        if _int8_cpu_available():
+        if restricted_head and _cpu_has_native_bf16():
+            plan.precision = "bf16"
+        elif _int8_cpu_available():
             plan.precision = "int8"
         elif _cpu_has_native_bf16():
             plan.precision = "bf16"

@@ -124,7 +124,9 @@ class Assistant:
 
                 if progress is None:
                     progress = sys.stderr.isatty()
-                self._backend = TransformersBackend(load_model(progress=progress, **self.model_options))
+                restricted = bool(getattr(self.settings, "restricted_vocabulary", True))
+                self._backend = TransformersBackend(load_model(progress=progress, restricted_head=restricted,
+                                                               **self.model_options))
         return self._backend
 
     @property

@@ -152,7 +152,7 @@ def test_eval_writes_json_and_markdown_reports_and_batches_change_no_answer(tiny
     report = reports["3"]
     s = report["summary"]
     assert s["evaluated"] == 6 and s["skipped"] == 62 and 0 <= s["ex"] <= 100
-    assert s["data"] == "spider dev (stride sample of 6), batches of 3, schema-constrained, fp32"
+    assert s["data"] == "spider dev (stride sample of 6), batches of 3, schema-constrained, restricted vocabulary, fp32"
     assert len(report["outcomes"]) == 6 and all(o["hardness"] for o in report["outcomes"])
     assert [o["pred"] for o in report["outcomes"]] == [o["pred"] for o in reports["1"]["outcomes"]]
     assert reports["1"]["summary"]["median_decode_tokens_per_s"] > 0

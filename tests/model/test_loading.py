@@ -121,6 +121,16 @@ def test_auto_precision_on_cpu_follows_the_documented_order(monkeypatch):
     assert plan_precision("nf4", "cpu").precision == "nf4"  # only when asked for
 
 
+def test_auto_precision_with_the_restricted_head_is_bf16_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: True)
+    assert plan_precision("auto", "cpu", restricted_head=True).precision == "bf16"
+    assert plan_precision("auto", "cpu", restricted_head=False).precision == (
+        "int8" if model_mod._int8_cpu_available() else "bf16")
+    assert plan_precision("fp32", "cpu", restricted_head=True).precision == "fp32"  # an explicit choice stays
+    monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: False)
+    assert plan_precision("auto", "cpu", restricted_head=True).precision in ("int8", "fp32")
+
+
 @pytest.mark.parametrize("precision", ["auto", "bf16", "nf4"])
 def test_every_cpu_precision_still_writes_the_trained_sql(tiny_model_dir, precision):
     if precision == "nf4":
