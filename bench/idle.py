@@ -1,9 +1,12 @@
-"""What every bench script shares: numbers are taken on an idle machine or not at all."""
+"""What every bench script shares: numbers are taken on an idle machine or not at all, and
+written as JSON beside the printed table."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 MAX_LOAD = 0.5
 
@@ -20,3 +23,11 @@ def busy(force: bool) -> float | None:
               file=sys.stderr)
         return None
     return load
+
+
+def publish(report: dict, out: str, table) -> int:
+    """Write ``report`` as JSON to ``out`` and print its Markdown ``table``; exit status 0."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1))
+    print(table(report))
+    return 0

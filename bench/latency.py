@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from idle import add_force_flag, busy  # bench/idle.py (the script's own folder is on sys.path)
+from idle import add_force_flag, busy, publish  # bench/idle.py (the script's own folder is on sys.path)
 
 SINGLE = [
     "How many albums are there?", "List all genres", "Which artists have a name starting with A?",
@@ -206,10 +206,7 @@ def main(argv=None) -> int:
     report = {"machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform(),
                           "load_average_at_start": round(load, 2), "forced": args.force,
                           "read_bandwidth_gb_s": round(bandwidth / 1e9, 1)}, "notes": notes, "results": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
-    print(table(report))
-    return 0
+    return publish(report, args.out, table)
 
 
 def table(report: dict) -> str:

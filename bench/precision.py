@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from idle import publish  # bench/idle.py (the script's own folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
 
@@ -85,10 +87,7 @@ def main(argv=None) -> int:
     reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
     result = {"reference": "fp32", "limit": args.limit, "model": reports["fp32"]["summary"]["model"],
               "rows": compare(reports)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1))
-    print(table(result))
-    return 0
+    return publish(result, args.out, table)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ Like bench/latency.py it refuses to measure when the load average is above 0.5 u
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 from pathlib import Path
 
-from idle import add_force_flag, busy  # bench/idle.py (the script's own folder is on sys.path)
+from idle import add_force_flag, busy, publish  # bench/idle.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
@@ -72,10 +71,7 @@ def main(argv=None) -> int:
     report = measure(args.questions, args.batch_sizes, args.model, args.adapter, args.precision, args.data)
     report["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                          "load_average_at_start": round(load, 2), "forced": args.force}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
-    print(table(report))
-    return 0
+    return publish(report, args.out, table)
 
 
 if __name__ == "__main__":
