@@ -30,6 +30,8 @@ import contextlib
 import functools
 import re
 
+from text2sql.constrain import _sql_words, _token_text
+
 _WORD = re.compile(r"\w+")
 _KEYWORD_SPELLINGS = ("", " ", "(")
 _WORD_SPELLINGS = ("", " ", ".", "(", "'", '"', "_", "%")
@@ -43,17 +45,9 @@ _ALIAS_WORDS = frozenset("""
     """.split())
 
 
-def _token_text(token: str) -> str:
-    from text2sql.constrain import _token_text as text
-
-    return text(token)
-
-
 @functools.lru_cache(maxsize=4)
 def _base_ids(tokenizer) -> frozenset[int]:
     """The ids every query may use, whatever the schema (see the module docstring)."""
-    from text2sql.constrain import _sql_words
-
     ids = set(tokenizer.all_special_ids)
     for token, i in tokenizer.get_vocab().items():
         if token.startswith("<0x") and token.endswith(">") and len(token) == 6:
