@@ -179,7 +179,7 @@ class Assistant:
         job = self._prepare(question, database, max_new_tokens)
         backend = self.load()
         completions = backend.generate(job.text, n=n, max_new_tokens=job.limit, on_token=on_token, cancel=cancel,
-                                       prefix=job.prefix, **self._constraint(backend.generate, job))
+                                       prefix=job.prefix, **self._decoding_options(backend.generate, job))
         return self._result(job, completions, execute_check, backend.name, started)
 
     def generate_many(self, questions, database=None, *, batch_size: int = 8,
@@ -205,17 +205,17 @@ class Assistant:
                 chunk = jobs[k:k + max(1, batch_size)]
                 texts = [job.text for _, job in chunk]
                 if batch is not None:
-                    constraint = self._constraint(batch, chunk[0][1])
+                    constraint = self._decoding_options(batch, chunk[0][1])
                     completions = [[c] for c in batch(texts, max_new_tokens=limit, prefix=prefix, **constraint)]
                 else:
-                    constraint = self._constraint(backend.generate, chunk[0][1])
+                    constraint = self._decoding_options(backend.generate, chunk[0][1])
                     completions = [backend.generate(t, n=1, max_new_tokens=limit, prefix=prefix, **constraint)
                                    for t in texts]
                 for (i, job), comps in zip(chunk, completions):
                     out[i] = self._result(job, comps, execute_check, backend.name, started)
         return out
 
-    def _constraint(self, method, job: "_Job") -> dict:
+    def _decoding_options(self, method, job: "_Job") -> dict:
         """Decoding options the settings ask for and the backend's ``method`` takes:
         ``vocabulary=`` for schema-constrained decoding (``constrained_decoding``) and
         ``restrict_output=`` for the restricted output vocabulary (``restricted_vocabulary``)."""
