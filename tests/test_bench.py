@@ -40,8 +40,9 @@ def test_benches_refuse_a_busy_machine_unless_forced():
 
 @pytest.mark.slow
 def test_latency_bench_measures_with_and_without_the_prefix_cache_and_they_agree(tiny_model_dir, tmp_path):
-    """Also with the restricted output vocabulary: the tiny model writes real names and
-    keywords, so its SQL is the same, from fewer bytes of weights per step."""
+    """Also with the restricted output vocabulary, which reads fewer bytes of weights per
+    step (its answers are compared in tests/model/test_output_vocab.py: the tiny model's
+    answers to these untrained questions are noise that any change of head reshuffles)."""
     out = tmp_path / "latency.json"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "latency.py"), "--precision", "fp32",
                            "--restricted-vocabulary", "fp32", "--model", str(tiny_model_dir), "--adapter", "none",
@@ -55,7 +56,6 @@ def test_latency_bench_measures_with_and_without_the_prefix_cache_and_they_agree
         assert len(r["requests"]) == 20 and r["single"]["total_p50"] > 0 and r["weight_bytes"] > 0
         assert 0 < r["of_bandwidth_limit"] and r["bandwidth_limit_tok_s"] > 0
     assert [q["sql"] for q in cached["requests"]] == [q["sql"] for q in uncached["requests"]]
-    assert [q["sql"] for q in restricted["requests"]] == [q["sql"] for q in cached["requests"]]
     assert restricted["weight_bytes"] < cached["weight_bytes"] / 2  # the 262k-row head dominates the tiny model
     assert report["machine"]["read_bandwidth_gb_s"] > 0
     assert "| transformers fp32 (fp32) |" in proc.stdout and "(forced)" in proc.stdout
