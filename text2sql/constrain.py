@@ -91,8 +91,8 @@ class SchemaVocabulary:
             low = word.lower()
             for d in [d for d in scopes if d > depth]:
                 del scopes[d]  # its parenthesis is closed
-            scope = scopes[max(d for d in scopes if d <= depth)] if any(d <= depth for d in scopes) else None
-            if end >= start and not self._fits(text, low, end, kind, owner, aliases, used, scope, scopes, depth):
+            scope = scopes[max(scopes)] if scopes else None  # the innermost open SELECT
+            if end >= start and not self._fits(text, low, end, kind, owner, aliases, used, scope, scopes):
                 return False
             if kind == "as":
                 aliases[low] = owner
@@ -109,7 +109,7 @@ class SchemaVocabulary:
                 scope.select_columns.add(low)
         return True
 
-    def _fits(self, text, low, end, kind, owner, aliases, used, scope, scopes, depth) -> bool:
+    def _fits(self, text, low, end, kind, owner, aliases, used, scope, scopes) -> bool:
         complete = end < len(text)
         if complete and text[end:].lstrip().startswith("."):
             return True  # a qualifier: an alias may be used before FROM defines it
@@ -131,7 +131,7 @@ class SchemaVocabulary:
             return True  # an alias still being written
         elif scope is not None and scope.after_from and scope.tables:
             # a bare name after FROM: a column of a table this SELECT (or one around it) uses
-            tables = frozenset().union(*(sc.tables for d, sc in scopes.items() if d <= depth))
+            tables = frozenset().union(*(sc.tables for sc in scopes.values()))  # all still open
             names = self._words_with(tables)
         else:
             names = self.words

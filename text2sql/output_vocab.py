@@ -172,13 +172,13 @@ def _head_module(parts, vocab_size: int, row_mask=None):
 
 
 def _set_head(model, module) -> None:
-    head = model.get_output_embeddings()
-    for name, child in model.named_modules():
-        if child is head:
-            parent_name, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent_name) if parent_name else model, attr, module)
-            return
-    raise TypeError(f"cannot find the output head of {type(model).__name__}")
+    from text2sql.model import _output_head_name
+
+    name = _output_head_name(model)
+    if name is None:
+        raise TypeError(f"cannot find the output head of {type(model).__name__}")
+    parent_name, _, attr = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, attr, module)
 
 
 def head_weight(model):
