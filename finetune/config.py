@@ -38,7 +38,8 @@ class TrainConfig:
     learning_rate: float = 3e-4
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 4
+    batch_size: int = 4  # examples per forward pass (with shared_prefix: questions on one database)
+    shared_prefix: bool = False  # group a batch by database and run its schema prompt once (same loss, fewer tokens)
     grad_accum: int = 1
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0

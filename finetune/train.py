@@ -5,10 +5,12 @@ What is specific to text2sql:
 
 - Examples are ``prompt.render_training_example`` pairs: the model trains on exactly the
   prompt it sees at inference, and the loss covers only the SQL.
-- ``SQLOnlyTrainer.compute_loss`` asks the model for logits of the last positions only
-  (``logits_to_keep``): Gemma 3's tied 262k-row head is 168M of its 268M parameters, and
-  full logits for every prompt position would dominate a CPU step.
-- Batches are length-bucketed (``group_by_length``) to waste little on padding.
+- ``sql_token_loss`` runs the head only on the positions that predict SQL tokens: Gemma
+  3's tied 262k-row head is 168M of its 268M parameters, and logits for every prompt
+  (or padding) position would dominate a CPU step.
+- Batches are length-bucketed (``group_by_length``) to waste little on padding; or, with
+  ``shared_prefix``, a batch is a group of questions on one database whose schema prompt
+  runs once (``finetune/shared_prefix.py``).
 - ``metrics.jsonl`` gets one line per optimizer step; a resumed run first drops the lines
   after its checkpoint, so no step is repeated or skipped. At the end: the adapter in bf16
   (``save_pretrained``), a loss-curve PNG and a model card.
@@ -41,7 +43,7 @@ def tokenize_examples(examples, tokenizer, max_length: int) -> tuple[list[dict],
         if len(p_ids) + len(t_ids) > max_length:
             dropped += 1
             continue
-        rows.append({"input_ids": p_ids + t_ids, "prompt_len": len(p_ids)})
+        rows.append({"input_ids": p_ids + t_ids, "prompt_len": len(p_ids), "db": str(ex.db_path)})
     return rows, dropped
 
 
@@ -63,21 +65,29 @@ class Collator:
             ids[i, :n] = torch.tensor(r["input_ids"])
             mask[i, :n] = 1
             labels[i, r["prompt_len"] : n] = ids[i, r["prompt_len"] : n]
-        first = min(r["prompt_len"] for r in rows)
-        return {"input_ids": ids, "attention_mask": mask, "labels": labels,
-                "keep": torch.tensor(width - first + 1)}
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def sql_token_loss(model, input_ids, attention_mask, labels, **forward):
+    """Cross-entropy over the SQL tokens (labels != -100): the decoder runs on every
+    position, the tied 262k-row head only on the positions that predict a SQL token (not
+    on the prompt's or the padding's). ``forward`` goes to the decoder (a KV cache)."""
+    import torch.nn.functional as F
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, **forward).last_hidden_state
+    targets = labels[:, 1:]  # position p predicts token p + 1
+    wanted = targets != -100
+    logits = base.get_output_embeddings()(hidden[:, :-1][wanted])
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    if cap:
+        logits = (logits / cap).tanh() * cap
+    return F.cross_entropy(logits.float(), targets[wanted])
 
 
 def sql_only_loss(model, inputs):
-    """Cross-entropy over the SQL tokens, computing logits only from the first SQL position."""
-    import torch.nn.functional as F
-
-    keep = int(inputs["keep"])
-    out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
-    width = inputs["input_ids"].shape[1]
-    logits = out.logits[:, :-1, :]  # position p predicts token p + 1
-    labels = inputs["labels"][:, width - keep + 1 :]
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
+    """The loss of a plain (right-padded) batch."""
+    return sql_token_loss(model, inputs["input_ids"], inputs["attention_mask"], inputs["labels"])
 
 
 def _trainer_classes():
@@ -85,7 +95,12 @@ def _trainer_classes():
 
     class SQLOnlyTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            loss = sql_only_loss(model, inputs)
+            if "prefix" in inputs:
+                from text2sql.finetune.shared_prefix import shared_prefix_loss
+
+                loss = shared_prefix_loss(model, inputs)
+            else:
+                loss = sql_only_loss(model, inputs)
             return (loss, None) if return_outputs else loss
 
     class MetricsWriter(TrainerCallback):
@@ -173,35 +188,45 @@ def train(cfg: TrainConfig, examples=None) -> Path:
         _trim_metrics(metrics, int(resume.name.split("-")[1]))
     else:
         metrics.unlink(missing_ok=True)
+    for r in rows:
+        r["length"] = len(r["input_ids"])
+    dataset, collator, per_device = rows, Collator(tokenizer.pad_token_id or 0), cfg.batch_size
+    if cfg.shared_prefix:  # a batch = up to batch_size questions on one database, its schema run once
+        from text2sql.finetune.shared_prefix import GroupCollator, group_rows
+
+        dataset, per_device = group_rows(rows, cfg.batch_size, cfg.seed), 1
+        collator = GroupCollator(tokenizer.pad_token_id or 0)
+    examples_per_step = len(rows) / len(dataset) * per_device * cfg.grad_accum
     SQLOnlyTrainer, MetricsWriter = _trainer_classes()
     args = TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+        output_dir=str(out), per_device_train_batch_size=per_device, gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.learning_rate, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio in transformers 5
         weight_decay=cfg.weight_decay, lr_scheduler_type="cosine",
         logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
         seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, use_cpu=not torch.cuda.is_available(),
-        train_sampling_strategy="group_by_length", length_column_name="length", remove_unused_columns=False, report_to=[],
+        train_sampling_strategy="random" if cfg.shared_prefix else "group_by_length", length_column_name="length", remove_unused_columns=False, report_to=[],
         dataloader_num_workers=0, disable_tqdm=False,
     )
-    for r in rows:
-        r["length"] = len(r["input_ids"])
-    trainer = SQLOnlyTrainer(model=model, args=args, train_dataset=rows,
-                             data_collator=Collator(tokenizer.pad_token_id or 0), callbacks=[MetricsWriter(metrics)])
+    trainer = SQLOnlyTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
+                             callbacks=[MetricsWriter(metrics)])
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     elapsed = time.perf_counter() - started
     adapter_dir = out / "adapter"
     save_adapter(trainer.model, adapter_dir, base=cfg.model or EMBEDDED_BASE)
-    # Tokens trained in THIS run (a resumed run counts only its own steps), from the mean
-    # example length: steps x examples per step x mean tokens per example.
+    # Examples and tokens trained in THIS run (a resumed run counts only its own steps),
+    # from the means: steps x examples per step (x mean tokens per example). Tokens are
+    # the examples' full lengths, whether or not a shared prefix ran once for several.
     steps_here = result.global_step - (int(resume.name.split("-")[1]) if resume else 0)
     mean_len = sum(r["length"] for r in rows) / len(rows)
-    tokens = steps_here * cfg.batch_size * cfg.grad_accum * mean_len
+    examples = steps_here * examples_per_step
     summary = {"train_runtime_s": round(elapsed, 1), "global_step": result.global_step, "steps_this_run": steps_here,
-               "train_loss": result.training_loss, "examples_per_s": result.metrics.get("train_samples_per_second"),
-               "tokens_per_s": round(tokens / elapsed, 1) if elapsed else None, "resumed_from": str(resume) if resume else None}
-    summary.update(_whole_run(metrics, cfg.batch_size * cfg.grad_accum))
+               "train_loss": result.training_loss, "shared_prefix": cfg.shared_prefix,
+               "examples_per_s": round(examples / elapsed, 3) if elapsed else None,
+               "tokens_per_s": round(examples * mean_len / elapsed, 1) if elapsed else None,
+               "resumed_from": str(resume) if resume else None}
+    summary.update(_whole_run(metrics, examples_per_step))
     (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
     from text2sql.finetune.card import loss_curve, write_model_card
 
