@@ -30,7 +30,9 @@ def _common_prefix_len(seqs) -> int:
 
 def group_rows(rows, group_size: int, seed: int) -> list[dict]:
     """Rows (``input_ids``, ``prompt_len``, ``db``) -> groups of up to ``group_size`` rows
-    on one database, shuffled within the database with ``seed``. Each group holds the
+    on one database, of similar lengths (the suffixes are padded to the group's longest:
+    sorting by length halves that waste; ties are broken by a shuffle with ``seed``; the
+    Trainer shuffles the groups). Each group holds the
     shared ``prefix`` and per-example ``suffixes`` (what follows it, at least the last
     prompt token, so that the first SQL token is predicted inside the suffix pass) with
     their ``prompt_lens`` counted inside the suffix."""
@@ -42,6 +44,7 @@ def group_rows(rows, group_size: int, seed: int) -> list[dict]:
     for db in sorted(by_db):
         members = by_db[db]
         rng.shuffle(members)
+        members.sort(key=lambda r: len(r["input_ids"]))
         for start in range(0, len(members), group_size):
             chunk = members[start : start + group_size]
             cut = min(_common_prefix_len([r["input_ids"] for r in chunk]), min(r["prompt_len"] for r in chunk) - 1)
