@@ -189,3 +189,25 @@ def test_sweep_scores_every_run_on_the_same_heldout_databases(tiny_model_dir, tm
     assert [(r["lora_r"], r["heldout_questions"]) for r in rows] == [(2, 2), (4, 2)]
     assert all(0 <= r["ex"] <= 100 for r in rows)
     assert "| lora_r2_lora_alpha4 |" in (tmp_path / "sweep" / "sweep.md").read_text()
+
+
+def test_shared_prefix_training_runs_from_the_cli_with_frozen_bf16_weights(tiny_model_dir, tmp_path):
+    """A batch = questions on one database (its schema runs once); bf16 casts the frozen
+    weights once and keeps the LoRA weights in fp32."""
+    out = tmp_path / "shared"
+    proc = subprocess.run(train_cmd(tiny_model_dir, out, "shared_prefix=true", "bf16=true", "batch_size=4",
+                                    "max_steps=2", "save_steps=100"), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [m["step"] for m in metrics(out)] == [1, 2] and all(m["loss"] > 0 for m in metrics(out))
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["shared_prefix"] is True and summary["examples_per_s"] > 0
+    from text2sql.finetune.config import load_config
+    from text2sql.finetune.train import load_base
+
+    cfg = load_config(REPO / "finetune/configs/tiny.yaml", [f"model={tiny_model_dir}", f"data={SPIDER}", "bf16=true",
+                                                            f"init_adapter={out / 'adapter'}", "lora_dropout=0"])
+    model, _, _ = load_base(cfg)
+    dtypes = {(p.requires_grad, str(p.dtype)) for p in model.parameters()}
+    assert dtypes == {(True, "torch.float32"), (False, "torch.bfloat16")}
+    lora_dropouts = [d for m in model.modules() if hasattr(m, "lora_dropout") for d in m.lora_dropout.values()]
+    assert lora_dropouts and all(type(d).__name__ == "Identity" for d in lora_dropouts)
