@@ -7,7 +7,7 @@ build with ``CMAKE_ARGS="-DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF"``).
 
 Same prompts (THE prompt of ``text2sql.prompt`` on the Chinook demo schema), same thread
 count, greedy, cut at the end of the statement by the same rule as text2sql
-(``generate.statement_end``). llama-cpp-python keeps the KV cache of the previous prompt
+(``streaming.statement_end``). llama-cpp-python keeps the KV cache of the previous prompt
 and reuses its longest common prefix, so a new question on the same schema prefills only
 the question: the counterpart of text2sql's schema prefix cache.
 """
@@ -39,7 +39,7 @@ def measure(gguf: str | None, threads: int, questions: dict[str, list[str]], max
     from llama_cpp import Llama
 
     from text2sql import prompt
-    from text2sql.generate import statement_end
+    from text2sql.streaming import statement_end
     from text2sql.schema import introspect
     from text2sql.validate import check
 

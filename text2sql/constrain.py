@@ -246,7 +246,7 @@ class SchemaConstraint:
 
 
 def _statement_written(text: str) -> bool:
-    from text2sql.generate import statement_end
+    from text2sql.streaming import statement_end
 
     return statement_end(text) is not None
 

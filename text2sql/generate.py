@@ -29,11 +29,10 @@ import copy
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from text2sql.errors import GenerationCancelled
-
-OnToken = Callable[[str], None]
+from text2sql.streaming import OnToken, PieceStreamer, StopAtStatementEnd, TimingStreamer, check_cancel, statement_end
 
 
 def _kv_cache(cache) -> dict:
@@ -45,51 +44,6 @@ def _kv_cache(cache) -> dict:
 
     major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
     return {"cache": cache} if (major, minor) >= (5, 24) else {"past_key_values": cache}
-
-
-def statement_end(text: str) -> int | None:
-    """Offset where the first statement of a (growing) completion ends, or None while the
-    text so far cannot tell.
-
-    Mirrors ``text2sql.prompt.extract_sql``: the statement ends after the first ``;``
-    outside quotes and comments, or, once some SQL was written, before a blank line or a
-    line that starts with ``--``; comments inside the statement are part of it. Where ``extract_sql`` would end at the end of the text (a trailing
-    newline), this waits for more, since a generation may continue the statement. The
-    tests check that cutting here never changes what ``extract_sql`` returns.
-    """
-    quote_char = None
-    written = False  # some SQL (not blanks, comments or stray semicolons) before here
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if quote_char:
-            if ch == quote_char:
-                quote_char = None
-            i += 1
-            continue
-        if text.startswith("--", i) or text.startswith("/*", i):
-            close = "\n" if ch == "-" else "*/"
-            j = text.find(close, i + 2)
-            if j < 0:
-                return None  # the comment is still being written
-            i = j if close == "\n" else j + 2  # a line comment's newline is handled below
-            continue
-        if ch in "'\"`":
-            quote_char = ch  # like extract_sql, quoted text before any SQL is not SQL yet
-            i += 1
-            continue
-        if ch == ";" and written:
-            return i + 1
-        elif ch == "\n" and written:
-            rest = text[i + 1:].lstrip(" \t")
-            if text[i + 1:i + 2] == "\n" or rest.startswith("--"):
-                return i
-            if rest in ("", "-"):
-                return None  # the next line has not shown what it is yet
-        if not ch.isspace() and ch != ";":
-            written = True
-        i += 1
-    return None
 
 
 class Activity:
@@ -163,88 +117,6 @@ class Backend(Protocol):
         ...
 
 
-def _check(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise GenerationCancelled("generation cancelled")
-
-
-class _StopAtStatementEnd:
-    """StoppingCriteria: done when the decoded completion holds a whole statement; also the
-    per-step cancellation point."""
-
-    def __init__(self, tokenizer, prompt_len: int, cancel):
-        self.tokenizer, self.prompt_len, self.cancel = tokenizer, prompt_len, cancel
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        _check(self.cancel)
-        done = [
-            statement_end(self.tokenizer.decode(row[self.prompt_len:], skip_special_tokens=True)) is not None
-            for row in input_ids
-        ]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-
-class _PieceStreamer:
-    """transformers streamer that hands ``on_token`` the new text of the completion,
-    never past the statement end and never half a UTF-8 character."""
-
-    def __init__(self, tokenizer, on_token: OnToken):
-        self.tokenizer, self.on_token = tokenizer, on_token
-        self.ids: list[int] = []
-        self.sent = ""
-        self.prompt_seen = False
-
-    def put(self, value) -> None:
-        if not self.prompt_seen:  # the first call carries the prompt
-            self.prompt_seen = True
-            return
-        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        end = statement_end(text)
-        visible = text[:end] if end is not None else text.rstrip("\ufffd")
-        if len(visible) > len(self.sent) and visible.startswith(self.sent):
-            piece, self.sent = visible[len(self.sent):], visible
-            self.on_token(piece)
-
-    def end(self) -> None:
-        pass
-
-
-class _TimingStreamer:
-    """Wraps the optional piece streamer; notes when the first new token came and how many
-    followed, for ``TransformersBackend.last_stats``."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.started = time.perf_counter()
-        self.first: float | None = None
-        self.count = 0
-        self.prompt_seen = False
-
-    def put(self, value) -> None:
-        if self.prompt_seen:
-            if self.first is None:
-                self.first = time.perf_counter()
-            self.count += int(value.numel())
-        self.prompt_seen = True
-        if self.inner is not None:
-            self.inner.put(value)
-
-    def end(self) -> None:
-        if self.inner is not None:
-            self.inner.end()
-
-    def stats(self, prompt_tokens: int, prefilled: int) -> dict:
-        done = time.perf_counter()
-        decode_s = done - self.first if self.first is not None else 0.0
-        return {"prompt_tokens": prompt_tokens, "prefilled_tokens": prefilled, "new_tokens": self.count,
-                "time_to_first_token_s": round((self.first or done) - self.started, 4),
-                "total_s": round(done - self.started, 4),
-                "decode_tokens_per_s": round((self.count - 1) / decode_s, 2) if self.count > 1 and decode_s > 0 else None}
-
-
 class TransformersBackend:
     """In-process generation with a transformers model (see the module docstring)."""
 
@@ -254,7 +126,7 @@ class TransformersBackend:
         self.name = loaded.info.name
         self.activity = Activity()
         self.prefix_stats = {"hits": 0, "misses": 0}
-        self.last_stats: dict | None = None  # timings of the last greedy completion (_TimingStreamer.stats)
+        self.last_stats: dict | None = None  # timings of the last greedy completion (TimingStreamer.stats)
         self._prefix_cache: OrderedDict[tuple[int, ...], object] = OrderedDict()
         self._prefix_cache_size = prefix_cache_size
         self._lock = threading.Lock()  # one generation at a time per model
@@ -270,7 +142,7 @@ class TransformersBackend:
         if n < 1:
             raise ValueError("n must be at least 1")
         with self._lock, self.activity.track(), self._head([prompt], prefix, restrict_output):
-            _check(cancel)
+            check_cancel(cancel)
             greedy = self._greedy(prompt, max_new_tokens, on_token, cancel, prefix, vocabulary)
             candidates = [greedy]
             if n > 1:
@@ -342,15 +214,15 @@ class TransformersBackend:
         import torch
         from transformers import StoppingCriteriaList
 
-        timing = _TimingStreamer(None)
+        timing = TimingStreamer(None)
         ids = self._encode(prompt)
         hits = self.prefix_stats["hits"]
         past = self._cached_prefix(ids, prefix, cancel) if prefix else None
         # tokens reused from an earlier request (generate() grows this copy, so count now)
         cached = past.get_seq_length() if past is not None and self.prefix_stats["hits"] > hits else 0
-        timing.inner = _PieceStreamer(self.tokenizer, on_token) if on_token else None
+        timing.inner = PieceStreamer(self.tokenizer, on_token) if on_token else None
         streamer = timing
-        stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
+        stop = StoppingCriteriaList([StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids,
@@ -361,7 +233,7 @@ class TransformersBackend:
                 streamer=streamer,
                 **self._generate_kwargs(max_new_tokens, vocabulary, ids.shape[1]),
             )
-        _check(cancel)
+        check_cancel(cancel)
         self.last_stats = timing.stats(ids.shape[1], ids.shape[1] - cached)
         return self._finish(out[0], ids.shape[1])
 
@@ -385,7 +257,7 @@ class TransformersBackend:
         if past is not None:
             past.batch_repeat_interleave(len(rows))
         total = shared + width
-        stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, total, None)])
+        stop = StoppingCriteriaList([StopAtStatementEnd(self.tokenizer, total, None)])
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=torch.tensor(ids, device=self._device()),
@@ -405,7 +277,7 @@ class TransformersBackend:
         from transformers import StoppingCriteriaList
 
         ids = self._encode(prompt)
-        stop = StoppingCriteriaList([_StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
+        stop = StoppingCriteriaList([StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids,
@@ -416,7 +288,7 @@ class TransformersBackend:
                 stopping_criteria=stop,
                 **self._generate_kwargs(max_new_tokens, vocabulary, ids.shape[1]),
             )
-        _check(cancel)
+        check_cancel(cancel)
         return [self._finish(row, ids.shape[1]) for row in out]
 
     # -- schema prefix KV cache
@@ -435,7 +307,7 @@ class TransformersBackend:
         cached = self._prefix_cache.get(prefix_ids)
         if cached is None:
             self.prefix_stats["misses"] += 1
-            _check(cancel)
+            check_cancel(cancel)
             cached = DynamicCache(config=self.model.config)
             with torch.inference_mode():
                 self.model(

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from tests.fixtures.tiny_model import TINY_PAIRS
 from text2sql import prompt
 from text2sql.errors import GenerationCancelled
-from text2sql.generate import Activity, Backend, TransformersBackend, statement_end
+from text2sql.generate import Activity, Backend, TransformersBackend
+from text2sql.streaming import statement_end
 from text2sql.schema import introspect
 
 
