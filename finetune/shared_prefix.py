@@ -87,14 +87,13 @@ def shared_prefix_loss(model, inputs):
     """Cross-entropy over a group's SQL tokens: the prefix once, the suffixes on its cache."""
     from transformers.cache_utils import DynamicCache
 
-    from text2sql.finetune.train import sql_token_loss
+    from text2sql.finetune.train import base_model, sql_token_loss
     from text2sql.generate import _kv_cache
 
     ids = inputs["input_ids"]
     cache = DynamicCache(config=model.config)
     if inputs["prefix"].shape[1]:
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model
-        base.get_decoder()(input_ids=inputs["prefix"], use_cache=True, **_kv_cache(cache))
+        base_model(model).get_decoder()(input_ids=inputs["prefix"], use_cache=True, **_kv_cache(cache))
         for layer in cache.layers:  # one prefix for the k suffixes: a view; gradients add up
             layer.keys = layer.keys.expand(ids.shape[0], -1, -1, -1)
             layer.values = layer.values.expand(ids.shape[0], -1, -1, -1)

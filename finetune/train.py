@@ -68,13 +68,18 @@ class Collator:
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def base_model(model):
+    """The transformers model under a peft wrapper (or the model itself)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def sql_token_loss(model, input_ids, attention_mask, labels, **forward):
     """Cross-entropy over the SQL tokens (labels != -100): the decoder runs on every
     position, the tied 262k-row head only on the positions that predict a SQL token (not
     on the prompt's or the padding's). ``forward`` goes to the decoder (a KV cache)."""
     import torch.nn.functional as F
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = base_model(model)
     hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, **forward).last_hidden_state
     targets = labels[:, 1:]  # position p predicts token p + 1
     wanted = targets != -100
@@ -225,7 +230,8 @@ def train(cfg: TrainConfig, examples=None) -> Path:
         weight_decay=cfg.weight_decay, lr_scheduler_type="cosine",
         logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
         seed=cfg.seed, data_seed=cfg.seed, bf16=cfg.bf16, use_cpu=not torch.cuda.is_available(),
-        train_sampling_strategy="random" if cfg.shared_prefix else "group_by_length", length_column_name="length", remove_unused_columns=False, report_to=[],
+        train_sampling_strategy="random" if cfg.shared_prefix else "group_by_length", length_column_name="length",
+        remove_unused_columns=False, report_to=[],
         dataloader_num_workers=0, disable_tqdm=False,
     )
     trainer = SQLOnlyTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
