@@ -123,7 +123,10 @@ def _trainer_classes():
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
-    ckpts = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    """The newest complete checkpoint. The Trainer writes ``trainer_state.json`` last, so a
+    run killed while saving leaves a folder without it: skipped, the one before is used."""
+    ckpts = sorted((p for p in output_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()),
+                   key=lambda p: int(p.name.split("-")[1]))
     return ckpts[-1] if ckpts else None
 
 

@@ -82,6 +82,18 @@ def test_training_killed_mid_run_resumes_to_the_same_metrics(trained, tiny_model
     assert summary["all_steps_wall_s"] > 0 and summary["all_steps_examples_per_s"] > 0  # both sittings
 
 
+def test_resume_skips_a_checkpoint_that_a_kill_left_half_written(tmp_path):
+    from text2sql.finetune.train import last_checkpoint
+
+    for step, complete in ((2, True), (10, True), (12, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "adapter_model.safetensors").write_bytes(b"")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-10"  # numeric order, the half-written 12 skipped
+
+
 def test_training_can_continue_from_an_adapter(trained, tiny_model_dir, tmp_path):
     out = tmp_path / "continued"
     proc = subprocess.run(train_cmd(tiny_model_dir, out, f"init_adapter={trained / 'adapter'}", "max_steps=1",
