@@ -14,18 +14,9 @@ for a fraction of the tokens.
 
 from __future__ import annotations
 
+import os
 import random
 from collections import defaultdict
-
-
-def _common_prefix_len(seqs) -> int:
-    first = seqs[0]
-    n = min(len(s) for s in seqs)
-    for i in range(n):
-        tok = first[i]
-        if any(s[i] != tok for s in seqs[1:]):
-            return i
-    return n
 
 
 def group_rows(rows, group_size: int, seed: int) -> list[dict]:
@@ -47,7 +38,8 @@ def group_rows(rows, group_size: int, seed: int) -> list[dict]:
         members.sort(key=lambda r: len(r["input_ids"]))
         for start in range(0, len(members), group_size):
             chunk = members[start : start + group_size]
-            cut = min(_common_prefix_len([r["input_ids"] for r in chunk]), min(r["prompt_len"] for r in chunk) - 1)
+            common = len(os.path.commonprefix([r["input_ids"] for r in chunk]))  # element-wise, lists too
+            cut = min(common, min(r["prompt_len"] for r in chunk) - 1)
             cut = max(cut, 0)
             suffixes = [r["input_ids"][cut:] for r in chunk]
             groups.append({"prefix": chunk[0]["input_ids"][:cut], "suffixes": suffixes,
