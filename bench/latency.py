@@ -1,7 +1,9 @@
 """Latency of SQL generation on this machine: Chinook, 20 fixed questions (10 single-table,
 10 joins), per precision: cold start (load to ready), then per request time to first
 token, time to the full SQL, decode tokens/s and peak RSS, as p50/p90. Prints a Markdown
-table and writes JSON.
+table and writes JSON. Decode tokens/s is (tokens - 1) over the time from the first streamed
+token to the last, the same for every engine: what a request spends before decoding is time
+to first token, and after it (extracting and checking the SQL) is in the time to full SQL.
 
     python bench/latency.py [--precision fp32 int8 bf16] [--restricted-vocabulary int8 bf16]
                             [--model DIR] [--adapter none] [--llama-gguf FILE ...]
@@ -70,18 +72,14 @@ def measure(precision: str, model, adapter, threads: int, prefix_cache: bool = T
     rows = []
     for kind, questions in (("single", SINGLE), ("join", JOINS)):
         for q in questions:
-            first = []
+            arrivals = []  # when each streamed piece arrived
             start = time.perf_counter()
-            pieces = []
             result = assistant.generate(q, None, execute_check=False,
-                                        on_token=lambda p: (first or first.append(time.perf_counter()), pieces.append(p)))
+                                        on_token=lambda p: arrivals.append(time.perf_counter()))
             total = time.perf_counter() - start
             ntok = max(1, len(assistant.backend.tokenizer(result.candidates[0].completion,
                                                           add_special_tokens=False).input_ids))
-            ttft = (first[0] - start) if first else total
-            rows.append({"kind": kind, "question": q, "ttft_s": ttft, "total_s": total, "tokens": ntok,
-                         "decode_tok_s": (ntok - 1) / (total - ttft) if total > ttft and ntok > 1 else None,
-                         "valid": result.ok, "sql": result.sql})
+            rows.append(request_row(kind, q, start, total, arrivals, ntok, result.ok, result.sql))
     used = assistant.backend.loaded.info.precision + ("" if prefix_cache else ", no schema prefix cache") \
         + (", restricted vocabulary" if restricted else "")
     rows_read = None
@@ -94,6 +92,15 @@ def measure(precision: str, model, adapter, threads: int, prefix_cache: bool = T
     out = {"precision": precision, "used": used, "cold_start_s": round(cold, 2), "model": assistant.model_name,
            "weight_bytes": decode_bytes(assistant.backend.loaded.model, rows_read), "head_rows": rows_read}
     return summarize(out, rows)
+
+
+def request_row(kind: str, question: str, start: float, total: float, arrivals: list[float], tokens: int,
+                valid: bool, sql: str | None) -> dict:
+    """One request's measurements; ``arrivals``: when each streamed piece arrived."""
+    ttft = (arrivals[0] - start) if arrivals else total
+    span = arrivals[-1] - arrivals[0] if arrivals else 0.0
+    return {"kind": kind, "question": question, "ttft_s": ttft, "total_s": total, "tokens": tokens,
+            "decode_tok_s": (tokens - 1) / span if span > 0 and tokens > 1 else None, "valid": valid, "sql": sql}
 
 
 def summarize(info: dict, rows: list[dict]) -> dict:

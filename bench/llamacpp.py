@@ -36,6 +36,7 @@ def available() -> bool:
 
 def measure(gguf: str | None, threads: int, questions: dict[str, list[str]], max_new_tokens: int = 256) -> tuple[dict, list[dict]]:
     """(facts about the run, one row per request) in the shape ``latency.summarize`` reads."""
+    from latency import request_row  # bench/latency.py: one definition of the measurements
     from llama_cpp import Llama
 
     from text2sql import prompt
@@ -53,22 +54,19 @@ def measure(gguf: str | None, threads: int, questions: dict[str, list[str]], max
     def run(question: str) -> dict:
         text = prompt.schema_prefix(schema, question=question) + prompt.question_suffix(question)
         start = time.perf_counter()
-        first, pieces, tokens = None, [], 0
+        arrivals, pieces = [], []
         for chunk in llm.create_completion(text, max_tokens=max_new_tokens, temperature=0.0, top_k=1, stream=True):
-            first = first or time.perf_counter()
-            tokens += 1
+            arrivals.append(time.perf_counter())
             pieces.append(chunk["choices"][0]["text"])
             if statement_end("".join(pieces)) is not None:
                 break
-        total = time.perf_counter() - start
-        ttft = (first - start) if first else total
         sql = prompt.extract_sql("".join(pieces))
-        return {"question": question, "ttft_s": ttft, "total_s": total, "tokens": tokens,
-                "decode_tok_s": (tokens - 1) / (total - ttft) if total > ttft and tokens > 1 else None,
-                "valid": bool(sql) and not check(sql, schema), "sql": sql}
+        valid = bool(sql) and not check(sql, schema)
+        total = time.perf_counter() - start
+        return request_row("", question, start, total, arrivals, len(arrivals), valid, sql)
 
     run(questions["single"][0])  # warm: the schema prefix is now in llama.cpp's KV cache
-    rows = [{"kind": kind, **run(q)} for kind, qs in questions.items() for q in qs]
+    rows = [{**run(q), "kind": kind} for kind, qs in questions.items() for q in qs]
     info = {"precision": "llama.cpp", "used": f"llama.cpp {path.name}", "cold_start_s": round(cold, 2),
             "model": str(path), "weight_bytes": path.stat().st_size}
     return info, rows

@@ -9,13 +9,15 @@ from __future__ import annotations
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 from traitlets.config import Configurable
 
+from text2sql.config import PRECISIONS
+
 
 class Text2SQL(Configurable):
     """text2sql settings for IPython kernels and Jupyter servers."""
 
     model = Unicode(None, allow_none=True, help="Model dir or .gguf file (default: the embedded Gemma 3 270M).").tag(config=True)
     adapter = Unicode(None, allow_none=True, help='LoRA adapter dir; "none" disables the shipped one.').tag(config=True)
-    precision = Enum(["auto", "nf4", "int8", "bf16", "fp32"], None, allow_none=True,
+    precision = Enum(list(PRECISIONS), None, allow_none=True,
                      help="Weights precision.").tag(config=True)
     device = Enum(["auto", "cpu", "cuda"], None, allow_none=True, help="Where the model runs.").tag(config=True)
     row_limit = Int(None, allow_none=True, help="Maximum rows fetched by --run.").tag(config=True)

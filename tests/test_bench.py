@@ -77,3 +77,18 @@ def test_precision_bench_pairs_each_configuration_with_fp32_and_reuses_finished_
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and (reports / "fp32" / "report.json").stat().st_mtime == stamp  # reused
     assert "| fp32+rv | 3 |" in again.stdout
+
+
+def test_decode_rate_counts_from_the_first_streamed_token_to_the_last():
+    """What happens before the first token (prefill) and after the last one (extracting and
+    checking the SQL) is in the time to first token and the total, not in decode tokens/s:
+    the same rule for text2sql and llama.cpp."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from latency import request_row
+
+    row = request_row("single", "q", start=10.0, total=1.0, arrivals=[10.2, 10.3, 10.4, 10.6], tokens=5,
+                      valid=True, sql="SELECT 1")
+    assert row["ttft_s"] == pytest.approx(0.2) and row["total_s"] == 1.0
+    assert row["decode_tok_s"] == pytest.approx(4 / 0.4)
+    assert request_row("single", "q", 0.0, 1.0, [0.5], 1, False, None)["decode_tok_s"] is None
+    assert request_row("single", "q", 0.0, 1.0, [], 0, False, None)["ttft_s"] == 1.0

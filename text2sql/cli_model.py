@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-PRECISION_CHOICES = ("auto", "nf4", "int8", "bf16", "fp32")
+from text2sql.config import PRECISIONS as PRECISION_CHOICES
 
 
 def add_parsers(subparsers) -> None:

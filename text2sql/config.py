@@ -22,7 +22,7 @@ user config directory (``$XDG_CONFIG_HOME/text2sql/config.toml`` on Linux)::
     [model]
     path = "/models/my-gemma"      # HF model dir or .gguf; omit for the embedded default
     adapter = "none"               # peft adapter dir, "none", or omit for the shipped one
-    precision = "auto"             # auto | nf4 | int8 | bf16 | fp32
+    precision = "auto"             # auto | nf4 | int8 | w8a16 | bf16 | fp32
     device = "auto"                # auto | cpu | cuda
 
     [connections.shop]
@@ -44,7 +44,7 @@ from pathlib import Path
 
 from text2sql.errors import ConfigError
 
-PRECISIONS = ("auto", "nf4", "int8", "bf16", "fp32")
+PRECISIONS = ("auto", "nf4", "int8", "w8a16", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
 TRIGGERS = ("auto", "manual")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -87,7 +87,8 @@ class Settings:
     model: str | None = None
     #: LoRA adapter directory; None = the adapter shipped with text2sql (if any); "none" = no adapter.
     adapter: str | None = None
-    #: Weights precision: auto (NF4 on CUDA, the measured fastest on CPU), nf4, int8, bf16, fp32.
+    #: Weights precision: auto (NF4 on CUDA, the measured fastest on CPU), nf4, int8 (int8 output head),
+    #: w8a16 (int8 weights, bf16 activations; CPU), bf16, fp32.
     precision: str = "auto"
     #: Where the model runs: auto (CUDA when available), cpu, cuda.
     device: str = "auto"

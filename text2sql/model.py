@@ -14,7 +14,7 @@ Three sources, one result (``LoadedModel``):
 Nothing here touches the network: every load passes ``local_files_only``. A missing or
 broken model or adapter is a ``ModelError`` naming the path and the fix.
 
-Precision and device (``auto|nf4|int8|bf16|fp32``, ``auto|cpu|cuda[:N]``): ``auto`` is
+Precision and device (``auto|nf4|int8|w8a16|bf16|fp32``, ``auto|cpu|cuda[:N]``): ``auto`` is
 NF4 (bitsandbytes) on CUDA. On CPU, with the restricted output vocabulary (the default) it
 is bf16 when the CPU computes bf16 natively (AVX512-BF16/AMX); otherwise the first that
 works of: ``int8``, native bf16, fp32 (see :func:`plan_precision` for the measurements). ``int8`` on CPU is torch dynamic int8
@@ -24,6 +24,9 @@ most of what every decoded token reads from memory. Measured on the 2-core dev m
 (an informal check; ``bench/latency.py`` measures it): decode 10 -> 17 tok/s with the same greedy output as fp32, while
 quantizing every Linear layer changed the output into garbage (activation outliers), and
 bf16 without native support made the prompt prefill 5x slower. NF4 on CPU only on request.
+``w8a16`` (CPU) keeps activations in bf16 and stores every linear layer's weights, the
+head's included, as int8 rows with bf16 scales (:mod:`text2sql.int8_linear`): the decode
+GEMVs read half the bytes of bf16.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from text2sql import cache
+from text2sql.config import PRECISIONS  # one list for every front end
 from text2sql.errors import ModelError
 
 EMBEDDED = "embedded"
@@ -148,13 +152,11 @@ def load_model(model=None, adapter=None, precision: str = "auto", device: str = 
     return LoadedModel(hf_model, tokenizer, info)
 
 
-PRECISIONS = ("auto", "nf4", "int8", "bf16", "fp32")
-
 
 @dataclass
 class PrecisionPlan:
     requested: str
-    precision: str  # resolved: nf4 | int8 | bf16 | fp32
+    precision: str  # resolved: nf4 | int8 | w8a16 | bf16 | fp32
     device: str  # cpu | cuda | cuda:N
     notes: list[str] = field(default_factory=list)
 
@@ -171,7 +173,7 @@ class PrecisionPlan:
         import torch
 
         if not self.uses_bitsandbytes:
-            return {"dtype": torch.bfloat16 if self.precision == "bf16" else torch.float32}
+            return {"dtype": torch.bfloat16 if self.precision in ("bf16", "w8a16") else torch.float32}
         from transformers import BitsAndBytesConfig
 
         if self.precision == "nf4":
@@ -197,6 +199,12 @@ def _int8_cpu_available() -> bool:
     except Exception:  # noqa: BLE001 - removed or broken in this torch build
         return False
     return bool(set(torch.backends.quantized.supported_engines) & {"x86", "fbgemm", "qnnpack", "onednn"})
+
+
+def _w8a16_available() -> bool:
+    from text2sql import int8_linear
+
+    return int8_linear.available()
 
 
 def _bitsandbytes_available() -> bool:
@@ -246,6 +254,12 @@ def plan_precision(precision: str = "auto", device: str = "auto", restricted_hea
             plan.notes.append("int8 dynamic quantization unavailable in this torch; no native bf16 on this CPU")
     if plan.uses_bitsandbytes and not _bitsandbytes_available():
         raise ModelError(f"precision {plan.precision} on {device} needs bitsandbytes: pip install 'text2sql[gpu]'")
+    if plan.precision == "w8a16" and device != "cpu":
+        raise ModelError("precision w8a16 (int8 weights, bf16 activations) is a CPU precision; "
+                         "on a GPU use nf4 or bf16")
+    if plan.precision == "w8a16" and not _w8a16_available():
+        raise ModelError("precision w8a16 needs torch's weight-only int8 kernel "
+                         "(torch.ops.aten._weight_int8pack_mm), which this torch build lacks; use --precision bf16")
     if plan.precision == "int8" and device == "cpu" and not _int8_cpu_available():
         raise ModelError("precision int8 on CPU needs torch dynamic quantization (torch.ao.quantization), "
                          "which this torch build lacks; use --precision fp32")
@@ -261,13 +275,21 @@ def _output_head_name(hf_model) -> str | None:
 
 
 def finish_precision(hf_model, plan: PrecisionPlan):
-    """Apply what loading could not: CPU int8 head quantization, the move to a GPU."""
+    """Apply what loading could not: CPU int8 quantization, the move to a GPU."""
     import torch
 
     if plan.uses_bitsandbytes:
         return hf_model
     if plan.device != "cpu":
         return hf_model.to(plan.device)
+    if plan.precision == "w8a16":
+        from text2sql import int8_linear
+
+        replaced = int8_linear.quantize_model(hf_model, _output_head_name(hf_model))
+        if not replaced:
+            plan.notes.append("no linear layer of a width the int8 kernel takes; running bf16")
+            plan.precision = "bf16"
+        return hf_model
     if plan.precision == "int8":
         import warnings
 

@@ -10,7 +10,7 @@
 
 import type { LogLevel } from "./launch";
 
-export const PRECISIONS = ["auto", "nf4", "int8", "bf16", "fp32"] as const;
+export const PRECISIONS = ["auto", "nf4", "int8", "w8a16", "bf16", "fp32"] as const;
 export const TRIGGERS = ["auto", "manual"] as const;
 export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
 export type Precision = (typeof PRECISIONS)[number];
