@@ -137,6 +137,10 @@ def load_model(model=None, adapter=None, precision: str = "auto", device: str = 
                 reporter.stage(f"applying adapter {adapter_path.name}")
                 hf_model = _apply_adapter(hf_model, adapter_path, merge=plan.merge_adapter)
             hf_model = finish_precision(hf_model, plan)
+            if plan.device == "cpu":
+                from text2sql import decode_attention
+
+                decode_attention.install(hf_model)  # same answers, faster one-token attention
     finally:
         reporter.close()
     hf_model.eval()
