@@ -43,7 +43,7 @@ class ServerSettings:
         metadata={"key": "adapter", "doc": "A peft adapter directory, or \"none\"; unset: the shipped adapter."},
     )
     precision: str | None = field(
-        default=None, metadata={"key": "precision", "doc": "Weights precision: auto, nf4, int8, bf16 or fp32."}
+        default=None, metadata={"key": "precision", "doc": "Weights precision: auto, nf4, int8, w8a16, bf16 or fp32."}
     )
     device: str | None = field(default=None, metadata={"key": "device", "doc": "auto, cpu or cuda."})
     trigger: str | None = field(
