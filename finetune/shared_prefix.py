@@ -80,13 +80,13 @@ def shared_prefix_loss(model, inputs):
     from transformers.cache_utils import DynamicCache
 
     from text2sql.finetune.train import base_model, sql_token_loss
-    from text2sql.generate import _kv_cache
+    from text2sql.generate import kv_cache_kwargs
 
     ids = inputs["input_ids"]
     cache = DynamicCache(config=model.config)
     if inputs["prefix"].shape[1]:
-        base_model(model).get_decoder()(input_ids=inputs["prefix"], use_cache=True, **_kv_cache(cache))
+        base_model(model).get_decoder()(input_ids=inputs["prefix"], use_cache=True, **kv_cache_kwargs(cache))
         for layer in cache.layers:  # one prefix for the k suffixes: a view; gradients add up
             layer.keys = layer.keys.expand(ids.shape[0], -1, -1, -1)
             layer.values = layer.values.expand(ids.shape[0], -1, -1, -1)
-    return sql_token_loss(model, ids, inputs["attention_mask"], inputs["labels"], use_cache=True, **_kv_cache(cache))
+    return sql_token_loss(model, ids, inputs["attention_mask"], inputs["labels"], use_cache=True, **kv_cache_kwargs(cache))

@@ -35,7 +35,7 @@ from text2sql.errors import GenerationCancelled
 from text2sql.streaming import OnToken, PieceStreamer, StopAtStatementEnd, TimingStreamer, check_cancel, statement_end
 
 
-def _kv_cache(cache) -> dict:
+def kv_cache_kwargs(cache) -> dict:
     """The keyword that hands a KV cache to ``generate``/``forward``: ``cache`` from
     transformers 5.24 on (``past_key_values`` is deprecated there and goes in 5.40)."""
     if cache is None:
@@ -227,7 +227,7 @@ class TransformersBackend:
             out = self.model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
-                **_kv_cache(past),
+                **kv_cache_kwargs(past),
                 num_beams=1,
                 stopping_criteria=stop,
                 streamer=streamer,
@@ -262,7 +262,7 @@ class TransformersBackend:
             out = self.model.generate(
                 input_ids=torch.tensor(ids, device=self._device()),
                 attention_mask=torch.tensor(mask, device=self._device()),
-                **_kv_cache(past),
+                **kv_cache_kwargs(past),
                 num_beams=1,
                 stopping_criteria=stop,
                 **self._generate_kwargs(max_new_tokens, vocabulary, total),
@@ -312,7 +312,7 @@ class TransformersBackend:
             with torch.inference_mode():
                 self.model(
                     input_ids=ids[:, : len(prefix_ids)],
-                    **_kv_cache(cached),
+                    **kv_cache_kwargs(cached),
                     use_cache=True,
                     logits_to_keep=1,
                 )
