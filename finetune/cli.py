@@ -76,7 +76,9 @@ def eval_main(argv=None) -> int:
                         help="Spider: the split file (default dev); questions file: the 'split' value to keep (default all)")
     parser.add_argument("--model", help="model dir or .gguf (default: the embedded Gemma 3 270M)")
     parser.add_argument("--adapter", help='adapter dir; "none" for the base model (default: the shipped adapter)')
-    parser.add_argument("--precision", default="auto")
+    from text2sql.config import PRECISIONS
+
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS, help="weights precision (default: auto)")
     parser.add_argument("--limit", type=int, help="evaluate only N questions (a stride sample over the split)")
     parser.add_argument("--n", type=int, default=1, help="candidates per question (>1: execution-guided selection)")
     parser.add_argument("--batch-size", type=int, default=8,
