@@ -73,7 +73,7 @@ describe("readSettings", () => {
     for (const name of ["precision", "trigger", "device", "maxTokens", "logLevel", "model"]) {
       assert.ok(problems.some((p) => p.startsWith(`text2sql.${name} `)), `no problem reported for ${name}: ${problems.join(" | ")}`);
     }
-    assert.match(problems.find((p) => p.startsWith("text2sql.precision"))!, /"fp8", not one of auto, nf4, int8, bf16, fp32; using "auto"/);
+    assert.match(problems.find((p) => p.startsWith("text2sql.precision"))!, /"fp8", not one of auto, nf4, int8, w8a16, bf16, fp32; using "auto"/);
   });
 
   it("keeps valid named connections and skips bad names and non-URLs", () => {
