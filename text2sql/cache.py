@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -132,11 +133,16 @@ class StageReporter:
 
 @contextlib.contextmanager
 def quiet_transformers(show_bars: bool):
-    """Keep transformers' own progress bars and load reports off unless asked for."""
+    """Keep transformers' own progress bars and load reports off unless asked for, and
+    bitsandbytes' notice about an optional CPU kernel that would come from a hub (peft
+    imports bitsandbytes while applying any adapter; the notice said nothing to act on)."""
     from transformers.utils import logging as hf_logging
 
     was_enabled = hf_logging.is_progress_bar_enabled()
     level = hf_logging.get_verbosity()
+    bnb_cpu = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    bnb_level = bnb_cpu.level
+    bnb_cpu.setLevel(logging.ERROR)
     if not show_bars:
         hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -146,6 +152,7 @@ def quiet_transformers(show_bars: bool):
             yield
     finally:
         hf_logging.set_verbosity(level)
+        bnb_cpu.setLevel(bnb_level)
         if was_enabled:
             hf_logging.enable_progress_bar()
 

@@ -23,6 +23,7 @@ from torch import nn
 
 DECODE_ROWS = 16  # at most this many input rows go through the int8 kernel
 _WIDTH_MULTIPLE = 16
+_CHUNK_ROWS = 8192  # rows quantized at a time (bounds the fp32 temporaries)
 
 
 def available() -> bool:
@@ -39,11 +40,18 @@ def available() -> bool:
 
 
 def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric per-row int8: (int8 weight, bf16 scale per row), weight ~= q * scale."""
-    w = weight.detach().float()
-    scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-    q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
-    return q.contiguous(), scale.to(torch.bfloat16)
+    """Symmetric per-row int8: (int8 weight, bf16 scale per row), weight ~= q * scale.
+    Works through ``_CHUNK_ROWS`` rows at a time: the fp32 temporaries of the whole 262k-row
+    head at once raised the peak memory of a w8a16 load by about a gigabyte."""
+    weight = weight.detach()
+    q = torch.empty(weight.shape, dtype=torch.int8)
+    scale = torch.empty(weight.shape[0], dtype=torch.float32)
+    for start in range(0, weight.shape[0], _CHUNK_ROWS):
+        w = weight[start:start + _CHUNK_ROWS].float()
+        s = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+        q[start:start + _CHUNK_ROWS] = torch.round(w / s[:, None]).clamp(-127, 127)
+        scale[start:start + _CHUNK_ROWS] = s
+    return q, scale.to(torch.bfloat16)
 
 
 class Int8WeightLinear(nn.Module):

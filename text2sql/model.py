@@ -15,9 +15,10 @@ Nothing here touches the network: every load passes ``local_files_only``. A miss
 broken model or adapter is a ``ModelError`` naming the path and the fix.
 
 Precision and device (``auto|nf4|int8|w8a16|bf16|fp32``, ``auto|cpu|cuda[:N]``): ``auto`` is
-NF4 (bitsandbytes) on CUDA. On CPU, with the restricted output vocabulary (the default) it
-is bf16 when the CPU computes bf16 natively (AVX512-BF16/AMX); otherwise the first that
-works of: ``int8``, native bf16, fp32 (see :func:`plan_precision` for the measurements). ``int8`` on CPU is torch dynamic int8
+NF4 (bitsandbytes) on CUDA. On CPU it is ``w8a16`` when the CPU computes bf16 natively
+(AVX512-BF16/AMX) and torch has the weight-only int8 kernel; otherwise, with the restricted
+output vocabulary (the default), native bf16; then the first that works of: ``int8``,
+native bf16, fp32 (see :func:`plan_precision` for the measurements). ``int8`` on CPU is torch dynamic int8
 quantization (per-channel weights) of the output head only, after merging any adapter:
 Gemma 3's head is the tied 262k x 640 embedding, 168M of its 268M parameters, so it is
 most of what every decoded token reads from memory. Measured on the 2-core dev machine
@@ -221,10 +222,12 @@ def plan_precision(precision: str = "auto", device: str = "auto", restricted_hea
     """Resolve ``auto`` and check the request against this machine (ModelError if impossible).
 
     On CPU, ``auto`` is the fastest configuration that kept Spider dev EX within 1 point of
-    fp32 on 300 paired questions (``bench/precision.py``, ``bench/latency.py``): with the
-    restricted output vocabulary, bf16 where the CPU computes bf16 natively (the small head
-    makes bf16's slow full-vocabulary GEMV irrelevant); otherwise int8 (the full head
-    quantized), then bf16, then fp32."""
+    fp32 on 300 paired questions (``bench/precision.py``, ``bench/latency.py``, shipped
+    adapter): w8a16 where the CPU computes bf16 natively and torch has the weight-only int8
+    kernel (-0.7 points with the restricted vocabulary, +0.3 without; the fastest decode
+    either way). Without that kernel: with the restricted output vocabulary, native bf16
+    (the small head makes bf16's slow full-vocabulary GEMV irrelevant); otherwise int8 (the
+    full head quantized), then bf16, then fp32."""
     import torch
 
     precision = (precision or "auto").lower()
@@ -246,7 +249,9 @@ def plan_precision(precision: str = "auto", device: str = "auto", restricted_hea
             plan.precision = "bf16"
             plan.notes.append("nf4 needs bitsandbytes (pip install 'text2sql[gpu]'); using bf16")
     elif precision == "auto":
-        if restricted_head and _cpu_has_native_bf16():
+        if _cpu_has_native_bf16() and _w8a16_available():
+            plan.precision = "w8a16"
+        elif restricted_head and _cpu_has_native_bf16():
             plan.precision = "bf16"
         elif _int8_cpu_available():
             plan.precision = "int8"

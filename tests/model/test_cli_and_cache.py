@@ -97,3 +97,24 @@ def test_staging_publishes_atomically_and_cleans_up_after_errors(tmp_path, monke
         assert not entry.exists()  # nothing visible until the block succeeds
     assert cache.is_complete(entry) and (entry / "model.safetensors").read_bytes() == b"weights"
     assert [p.name for p in cache.models_dir().iterdir()] == ["model-x"]
+
+
+def test_model_loading_hides_the_bitsandbytes_optional_kernel_notice():
+    """peft imports bitsandbytes while applying an adapter; on AVX512-BF16 CPUs that import
+    logs a warning about a hub kernel, which `text2sql ask` users cannot act on."""
+    script = ("import logging, sys\nfrom text2sql import cache\n"
+              "if sys.argv[1] == 'quiet':\n    ctx = cache.quiet_transformers(show_bars=False)\n"
+              "else:\n    import contextlib; ctx = contextlib.nullcontext()\n"
+              "with ctx:\n    import bitsandbytes\n"
+              "logging.getLogger('bitsandbytes.backends.cpu.ops').warning('later warnings still show')\n")
+
+    def stderr(mode):
+        proc = subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    if "kernels-community" not in stderr("plain"):
+        pytest.skip("this CPU's bitsandbytes import logs no optional-kernel notice")
+    quiet = stderr("quiet")
+    assert "kernels-community" not in quiet
+    assert "later warnings still show" in quiet

@@ -41,6 +41,18 @@ def test_weights_are_int8_rows_with_one_scale_each_and_the_state_dict_has_no_bf1
     assert _relative_error(dequantized, linear.weight) < 0.01
 
 
+def test_quantizing_in_row_chunks_gives_every_row_its_own_scale(monkeypatch):
+    monkeypatch.setattr(int8_linear, "_CHUNK_ROWS", 7)  # 50 rows: chunks of 7 and a partial one
+    torch.manual_seed(0)
+    weight = (torch.randn(50, 32) * torch.linspace(0.01, 10, 50)[:, None]).to(torch.bfloat16)
+    q, scale = int8_linear.quantize_rows(weight)
+    assert q.dtype == torch.int8 and q.shape == (50, 32) and scale.shape == (50,)
+    assert torch.equal(q.abs().amax(dim=1), torch.full((50,), 127, dtype=torch.int8))  # each row spans the range
+    dequantized = q.float() * scale.float()[:, None]
+    for row in (0, 6, 7, 49):  # rows on both sides of the chunk borders
+        assert _relative_error(dequantized[row], weight[row]) < 0.01
+
+
 def _tiny_gemma(hidden=64):
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 

@@ -108,12 +108,17 @@ def test_cuda_requested_without_a_gpu():
 
 def test_auto_precision_on_cpu_follows_the_documented_order(monkeypatch):
     plan = plan_precision("auto", "cpu")
-    if model_mod._int8_cpu_available():  # torch 2.13 (CPU build) has it
+    if model_mod._cpu_has_native_bf16() and model_mod._w8a16_available():  # this dev machine
+        assert plan.precision == "w8a16" and not plan.notes
+    elif model_mod._int8_cpu_available():
         assert plan.precision == "int8" and not plan.notes
     else:
         assert plan.precision in ("bf16", "fp32") and plan.notes
-    monkeypatch.setattr(model_mod, "_int8_cpu_available", lambda: False)
+    monkeypatch.setattr(model_mod, "_w8a16_available", lambda: False)
+    monkeypatch.setattr(model_mod, "_int8_cpu_available", lambda: True)
     monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: True)
+    assert plan_precision("auto", "cpu").precision == "int8"
+    monkeypatch.setattr(model_mod, "_int8_cpu_available", lambda: False)
     assert plan_precision("auto", "cpu").precision == "bf16"
     monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: False)
     fallback = plan_precision("auto", "cpu")
@@ -121,7 +126,18 @@ def test_auto_precision_on_cpu_follows_the_documented_order(monkeypatch):
     assert plan_precision("nf4", "cpu").precision == "nf4"  # only when asked for
 
 
-def test_auto_precision_with_the_restricted_head_is_bf16_where_the_cpu_has_it(monkeypatch):
+def test_auto_precision_is_w8a16_where_the_cpu_has_bf16_and_the_int8_kernel(monkeypatch):
+    monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(model_mod, "_w8a16_available", lambda: True)
+    for restricted in (True, False):
+        assert plan_precision("auto", "cpu", restricted_head=restricted).precision == "w8a16"
+    assert plan_precision("bf16", "cpu").precision == "bf16"  # an explicit choice stays
+    monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: False)  # bf16 activations would crawl
+    assert plan_precision("auto", "cpu", restricted_head=True).precision in ("int8", "fp32")
+
+
+def test_auto_precision_with_the_restricted_head_is_bf16_without_the_int8_kernel(monkeypatch):
+    monkeypatch.setattr(model_mod, "_w8a16_available", lambda: False)
     monkeypatch.setattr(model_mod, "_cpu_has_native_bf16", lambda: True)
     assert plan_precision("auto", "cpu", restricted_head=True).precision == "bf16"
     assert plan_precision("auto", "cpu", restricted_head=False).precision == (
@@ -142,6 +158,8 @@ def test_every_cpu_precision_still_writes_the_trained_sql(tiny_model_dir, precis
     if precision == "auto" and loaded.info.precision == "int8":
         # Only the 262k-row output head is quantized (see text2sql/model.py for why).
         assert "quantized" in type(loaded.model.get_output_embeddings()).__module__
+    if precision == "auto" and loaded.info.precision == "w8a16":
+        assert type(loaded.model.get_output_embeddings()).__name__ == "Int8WeightLinear"
     for question, sql in TINY_PAIRS[:3]:
         assert backend.generate(prompt.render(schema, question)) == [sql]
 
