@@ -245,7 +245,10 @@ def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:
     lines += [f"| {h} | {v['count']} | {v['ex']} | {v['normalized_sql_match']} |" for h, v in summary["by_hardness"].items()]
     lines += ["", f"Wall time {summary['wall_s']} s; {summary['seconds_per_question']} s per question "
                   f"({summary['mean_generation_s']} s generating); {summary['questions_per_s']} questions/s; "
-                  f"median decode {summary['median_decode_tokens_per_s']} tokens/s.", "", "## By database", "",
+                  + (f"median decode {summary['median_decode_tokens_per_s']} tokens/s."
+                     if summary['median_decode_tokens_per_s'] is not None
+                     else "decode tokens/s not measured (batched; --batch-size 1 measures it)."),
+              "", "## By database", "",
               "| database | questions | EX % |", "|---|---|---|"]
     lines += [f"| {d} | {v['count']} | {v['ex']} |" for d, v in summary["by_database"].items()]
     lines += ["", "## Failures", ""]

@@ -93,3 +93,17 @@ def test_bad_questions_files_say_what_is_wrong(tmp_path):
         load_questions(bad)
     with pytest.raises(ConfigError, match="no questions with split 'fr'"):
         load_questions(CHINOOK_QUESTIONS, "fr")
+
+
+def test_report_says_when_decode_speed_was_not_measured(tmp_path):
+    from text2sql.finetune.evaluate import EvalReport, Outcome, write_report
+
+    outcome = dict(db_id="singer", question="How many singers?", gold="SELECT count(*) FROM singer",
+                   pred="SELECT count(*) FROM singer", hardness="easy", ex=True, normalized_match=True)
+    batched = EvalReport(outcomes=[Outcome(**outcome)], wall_s=2.0, model="m", data="spider dev, batches of 8")
+    _, md = write_report(batched, tmp_path / "batched")
+    assert "decode tokens/s not measured (batched; --batch-size 1 measures it)." in md.read_text()
+    assert "None" not in md.read_text()
+    one_by_one = EvalReport(outcomes=[Outcome(**outcome, new_tokens=9, decode_tokens_per_s=31.5)], model="m")
+    _, md = write_report(one_by_one, tmp_path / "one")
+    assert "median decode 31.5 tokens/s." in md.read_text()
