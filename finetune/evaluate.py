@@ -243,11 +243,11 @@ def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:
         f"| all | {summary['evaluated']} | {summary['ex']} | {summary['normalized_sql_match']} |",
     ]
     lines += [f"| {h} | {v['count']} | {v['ex']} | {v['normalized_sql_match']} |" for h, v in summary["by_hardness"].items()]
+    decode = summary["median_decode_tokens_per_s"]
+    decode = (f"median decode {decode} tokens/s." if decode is not None
+              else "decode tokens/s not measured (batched; --batch-size 1 measures it).")
     lines += ["", f"Wall time {summary['wall_s']} s; {summary['seconds_per_question']} s per question "
-                  f"({summary['mean_generation_s']} s generating); {summary['questions_per_s']} questions/s; "
-                  + (f"median decode {summary['median_decode_tokens_per_s']} tokens/s."
-                     if summary['median_decode_tokens_per_s'] is not None
-                     else "decode tokens/s not measured (batched; --batch-size 1 measures it)."),
+                  f"({summary['mean_generation_s']} s generating); {summary['questions_per_s']} questions/s; {decode}",
               "", "## By database", "",
               "| database | questions | EX % |", "|---|---|---|"]
     lines += [f"| {d} | {v['count']} | {v['ex']} |" for d, v in summary["by_database"].items()]
