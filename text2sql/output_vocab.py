@@ -18,8 +18,9 @@ other token ``-inf``:
   parenthesis, a quote, an underscore or a percent sign, in its own, lower, upper and
   title case.
 
-Greedy decoding over the allowed tokens picks the same token as over all of them whenever
-the model's best token is allowed; ``bench/precision.py`` measures how often that holds (setting
+The kept logits are the full head's, computed the same way (a ``w8a16`` head scores decode
+steps with its int8 rows), so greedy decoding over the allowed tokens picks the same token
+as over all of them whenever the model's best token is allowed; ``bench/precision.py`` measures how often that holds (setting
 ``restricted_vocabulary``, see the README), and ``bench/latency.py`` what it saves.
 The allowed ids of a schema prefix are cached, so a new question adds only its own words.
 """
@@ -110,12 +111,13 @@ class Restrictor:
         self._weights = None
         self._parts: OrderedDict = OrderedDict()
 
-    def _rows(self, ids: list[int]):
+    def _rows(self, ids: list[int]) -> _HeadRows:
         import torch
 
-        weight, bias, _ = self._weights
+        weight, bias, _, int8 = self._weights
         index = torch.tensor([i for i in ids if i < weight.shape[0]], dtype=torch.long, device=weight.device)
-        return index, weight.index_select(0, index), bias.index_select(0, index) if bias is not None else None
+        picked = [None if t is None else t.index_select(0, index) for t in (weight, bias, *int8)]
+        return _HeadRows(index, *picked)
 
     @contextlib.contextmanager
     def restricted(self, texts, prefix: str | None = None):
@@ -126,7 +128,7 @@ class Restrictor:
         import torch
 
         if self._weights is None:
-            self._weights = head_weight(self.model)
+            self._weights = (*head_weight(self.model), _int8_rows(self.model))
         shared, extras, key = allowed_ids(self.tokenizer, texts, prefix)
         part = self._parts.get(key)  # the allowed ids of a prefix never change
         if part is None:
@@ -141,16 +143,41 @@ class Restrictor:
             parts.append(extra)
             if len(extras) > 1:
                 mine = [set(e) for e in extras]
-                row_mask = torch.tensor([[i in m for i in extra[0].tolist()] for m in mine], device=extra[0].device)
+                row_mask = torch.tensor([[i in m for i in extra.index.tolist()] for m in mine], device=extra.index.device)
         original = self.model.get_output_embeddings()
         _set_head(self.model, _head_module(parts, self._weights[2], row_mask))
         try:
-            yield sum(len(p[0]) for p in parts)
+            yield sum(len(p.index) for p in parts)
         finally:
             _set_head(self.model, original)
 
 
-def _head_module(parts, vocab_size: int, row_mask=None):
+class _HeadRows:
+    """The output head's rows for some token ids, scored as the full head scores them: a
+    weight-only int8 head (precision ``w8a16``) multiplies decode-sized inputs by its int8
+    rows and scales (the same kernel, so the kept logits are the full head's bit for bit)
+    and larger ones by the float rows; any other head by the float rows."""
+
+    def __init__(self, index, rows, bias, int8_rows=None, scales=None):
+        self.index, self.rows, self.bias, self.int8_rows, self.scales = index, rows, bias, int8_rows, scales
+
+    def __call__(self, hidden):
+        import torch
+
+        from text2sql.int8_linear import DECODE_ROWS
+
+        width = hidden.shape[-1]
+        count = hidden.numel() // width
+        if self.int8_rows is None or count > DECODE_ROWS:
+            return torch.nn.functional.linear(hidden.to(self.rows.dtype), self.rows, self.bias)
+        flat = hidden.reshape(count, width).to(torch.bfloat16).contiguous()
+        out = torch.ops.aten._weight_int8pack_mm(flat, self.int8_rows, self.scales)
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*hidden.shape[:-1], out.shape[-1])
+
+
+def _head_module(parts: list[_HeadRows], vocab_size: int, row_mask=None):
     """An output head computing logits for the rows in ``parts`` only, ``-inf`` elsewhere;
     ``row_mask`` (batch x ids of the last part) keeps each batch row to its own ids."""
     import torch
@@ -158,14 +185,14 @@ def _head_module(parts, vocab_size: int, row_mask=None):
     class RestrictedHead(torch.nn.Module):
         def forward(self, hidden):
             out = None
-            for k, (index, rows, bias) in enumerate(parts):
-                logits = torch.nn.functional.linear(hidden.to(rows.dtype), rows, bias)
+            for k, part in enumerate(parts):
+                logits = part(hidden)
                 if k and row_mask is not None and hidden.shape[0] == row_mask.shape[0]:
                     mask = row_mask.view(row_mask.shape[0], *([1] * (logits.dim() - 2)), row_mask.shape[1])
                     logits = logits.masked_fill(~mask, float("-inf"))
                 if out is None:
                     out = logits.new_full((*hidden.shape[:-1], vocab_size), float("-inf"))
-                out[..., index] = logits
+                out[..., part.index] = logits
             return out
 
     return RestrictedHead()
@@ -183,7 +210,8 @@ def _set_head(model, module) -> None:
 
 def head_weight(model):
     """(weight, bias, vocab size) of ``model``'s output head as a float matrix: the head's
-    own weight, or, for a quantized head tied to the input embedding, the embedding's."""
+    own weight, the float copy a weight-only int8 head keeps for prefill, or, for another
+    quantized head tied to the input embedding, the embedding's."""
     import torch
 
     head = model.get_output_embeddings()
@@ -193,6 +221,9 @@ def head_weight(model):
         bias = bias()
     if isinstance(weight, torch.Tensor) and weight.is_floating_point():
         return weight, bias, weight.shape[0]
+    dense = getattr(head, "dense", None)  # int8_linear.Int8WeightLinear keeps its bf16 weight
+    if isinstance(dense, torch.Tensor) and dense.is_floating_point():
+        return dense, bias, dense.shape[0]
     config = getattr(model.config, "text_config", None) or model.config
     if getattr(model.config, "tie_word_embeddings", False) or getattr(config, "tie_word_embeddings", False):
         embedding = model.get_input_embeddings().weight
@@ -201,3 +232,13 @@ def head_weight(model):
         raise TypeError(f"cannot read the rows of output head {type(head).__name__}")
     dense = weight().dequantize()
     return dense, bias, dense.shape[0]
+
+
+def _int8_rows(model) -> tuple:
+    """(int8 weight, scales) of a weight-only int8 output head, else (None, None)."""
+    from text2sql.int8_linear import Int8WeightLinear
+
+    head = model.get_output_embeddings()
+    if isinstance(head, Int8WeightLinear):
+        return head.weight, head.scale
+    return None, None

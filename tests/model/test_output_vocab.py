@@ -113,3 +113,44 @@ def test_the_setting_reaches_the_backend_through_the_assistant(tiny_backend, chi
         del tiny_backend._head
     assert calls == [True, False]
     assert load_settings(client={"restrictedVocabulary": True}).restricted_vocabulary is True
+
+
+@pytest.fixture(scope="module")
+def tiny_w8a16(tiny_model_dir):
+    from text2sql import int8_linear
+    from text2sql.model import load_model
+
+    if not int8_linear.available():
+        pytest.skip("this torch lacks _weight_int8pack_mm")
+    return load_model(str(tiny_model_dir), adapter="none", precision="w8a16", device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 40])  # decode steps (the int8 kernel) and a prefill (bf16 rows)
+def test_with_an_int8_head_the_restricted_logits_are_the_full_heads_bit_for_bit(tiny_w8a16, chinook, rows):
+    import torch
+
+    from text2sql.int8_linear import Int8WeightLinear
+
+    model, tok = tiny_w8a16.model, tiny_w8a16.tokenizer
+    head = model.get_output_embeddings()
+    assert isinstance(head, Int8WeightLinear)
+    text, prefix = _prompt(chinook, TINY_PAIRS[0][0])
+    torch.manual_seed(rows)
+    hidden = torch.randn(1, rows, model.config.hidden_size, dtype=torch.bfloat16)
+    with torch.inference_mode():
+        full = head(hidden)
+        with Restrictor(model, tok).restricted([text], prefix) as size:
+            part = model.get_output_embeddings()(hidden)
+    allowed = torch.isfinite(part[0, 0])
+    assert int(allowed.sum()) == size
+    assert torch.equal(part[..., allowed], full[..., allowed])
+    assert model.get_output_embeddings() is head
+
+
+def test_with_an_int8_head_restricted_greedy_answers_equal_the_full_heads(tiny_w8a16, chinook):
+    from text2sql.generate import TransformersBackend
+
+    backend = TransformersBackend(tiny_w8a16)
+    for question, _ in TINY_PAIRS[:4]:
+        text, prefix = _prompt(chinook, question)
+        assert backend.generate(text, prefix=prefix, restrict_output=True) == backend.generate(text, prefix=prefix)
