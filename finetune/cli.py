@@ -1,4 +1,4 @@
-"""``text2sql finetune {prepare,train,merge,sweep}`` and ``text2sql eval``.
+"""``text2sql finetune {prepare,train,pack,merge,sweep}`` and ``text2sql eval``.
 
 Forwarded here by the main CLI only when invoked, so ``text2sql --help`` never imports
 torch or transformers. Errors are ``Text2SQLError``s, printed by the main CLI."""
@@ -40,6 +40,15 @@ def _merge(args) -> int:
     return 0
 
 
+def _pack(args) -> int:
+    from text2sql.finetune.sitting import pack
+
+    folder = pack(args.run, args.dest, max_mb=args.max_mb)
+    size = sum(p.stat().st_size for p in folder.parent.rglob("*") if p.is_file()) / 2**20
+    print(f"packed {folder} ({size:.1f} MB); commit it, and continue with resume_from={args.dest}")
+    return 0
+
+
 def _sweep(args) -> int:
     from text2sql.finetune.sweep import run_sweep
 
@@ -57,6 +66,11 @@ def main(argv=None) -> int:
         p.add_argument("config", help="a YAML config (see finetune/configs/)")
         p.add_argument("overrides", nargs="*", metavar="key=value", help="override config values")
         p.set_defaults(func=func)
+    p = sub.add_parser("pack", help="pack a run's last checkpoint (bf16) to commit and resume in a later sitting")
+    p.add_argument("run", help="a training output dir")
+    p.add_argument("dest", help="the folder to write (replaced), e.g. finetune/checkpoints/r24")
+    p.add_argument("--max-mb", type=float, default=40.0, help="refuse a packed checkpoint larger than this (default 40)")
+    p.set_defaults(func=_pack)
     p = sub.add_parser("merge", help="merge an adapter into its base model")
     p.add_argument("run", help="a training output dir (or an adapter dir)")
     p.add_argument("out", help="where to write the merged model")

@@ -51,6 +51,7 @@ class TrainConfig:
     save_steps: int = 50  # checkpoint cadence (resume restarts from the last one)
     save_total_limit: int = 2
     logging_steps: int = 1
+    resume_from: str | None = None  # a packed checkpoint (text2sql finetune pack) to continue when output_dir has none
 
     def check(self) -> "TrainConfig":
         problems = []
@@ -77,6 +78,8 @@ class TrainConfig:
             problems.append(f"no {self.split}.json in {self.data}")
         if self.init_adapter and not (Path(self.init_adapter) / "adapter_config.json").is_file():
             problems.append(f"init_adapter: no adapter_config.json in {self.init_adapter}")
+        if self.resume_from and not (Path(self.resume_from) / "run_config.yaml").is_file():
+            problems.append(f"resume_from: {self.resume_from} is not a packed checkpoint (text2sql finetune pack)")
         if problems:
             raise ConfigError("bad training config: " + "; ".join(problems))
         return self

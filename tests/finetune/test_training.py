@@ -94,6 +94,45 @@ def test_resume_skips_a_checkpoint_that_a_kill_left_half_written(tmp_path):
     assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-10"  # numeric order, the half-written 12 skipped
 
 
+def test_a_run_packed_at_the_end_of_a_sitting_resumes_elsewhere_to_the_same_metrics(trained, tiny_model_dir, tmp_path):
+    import shutil
+
+    import torch
+
+    sitting = tmp_path / "sitting1"  # the reference run as a sitting that ended after checkpoint-2
+    shutil.copytree(trained, sitting, ignore=shutil.ignore_patterns("checkpoint-4", "checkpoint-6", "adapter"))
+    packed = tmp_path / "packed"
+    proc = subprocess.run([sys.executable, "-m", "text2sql", "finetune", "pack", str(sitting), str(packed)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"resume_from={packed}" in proc.stdout
+    assert sorted(p.name for p in packed.iterdir()) == ["checkpoint-2", "metrics.jsonl", "run_config.yaml"]
+    moments = torch.load(packed / "checkpoint-2" / "optimizer.pt", weights_only=False)["state"]
+    assert {v.dtype for s in moments.values() for k, v in s.items() if k != "step"} == {torch.bfloat16}
+    def tensors_size(ckpt):
+        return sum((ckpt / name).stat().st_size for name in ("optimizer.pt", "adapter_model.safetensors"))
+
+    assert tensors_size(packed / "checkpoint-2") < 0.7 * tensors_size(sitting / "checkpoint-2")
+
+    out = tmp_path / "sitting2"  # a fresh machine: nothing of the first sitting but the packed folder
+    resumed = subprocess.run(train_cmd(tiny_model_dir, out, f"resume_from={packed}"),
+                             capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    got, want = metrics(out), metrics(trained)
+    assert [m["step"] for m in got] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(got, want):
+        assert abs(a["loss"] - b["loss"]) < 0.02 * b["loss"] + 1e-3, (a, b)  # bf16 moments and weights
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["resumed_from"].endswith("checkpoint-2") and summary["steps_this_run"] == 4
+
+    other = subprocess.run(train_cmd(tiny_model_dir, tmp_path / "other", f"resume_from={packed}", "learning_rate=0.01"),
+                           capture_output=True, text=True, timeout=300)
+    assert other.returncode != 0 and "packed from another run (learning_rate: 0.001 there, 0.01 here)" in other.stderr
+    empty = subprocess.run([sys.executable, "-m", "text2sql", "finetune", "pack", str(tmp_path / "nothing"),
+                            str(tmp_path / "p2")], capture_output=True, text=True, timeout=300)
+    assert empty.returncode != 0 and "no complete checkpoint" in empty.stderr
+
+
 def test_training_can_continue_from_an_adapter(trained, tiny_model_dir, tmp_path):
     out = tmp_path / "continued"
     proc = subprocess.run(train_cmd(tiny_model_dir, out, f"init_adapter={trained / 'adapter'}", "max_steps=1",
