@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from idle import add_force_flag, busy, publish  # bench/idle.py (the script's own folder is on sys.path)
+from idle import add_force_flag, busy, cpu, describe_cpu, publish  # bench/idle.py (the script's own folder is on sys.path)
 
 SINGLE = [
     "How many albums are there?", "List all genres", "Which artists have a name starting with A?",
@@ -212,7 +212,7 @@ def main(argv=None) -> int:
         r["bandwidth_limit_tok_s"], r["of_bandwidth_limit"] = round(limit, 1), round(decode / limit, 2)
     report = {"machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform(),
                           "load_average_at_start": round(load, 2), "forced": args.force,
-                          "read_bandwidth_gb_s": round(bandwidth / 1e9, 1)}, "notes": notes, "results": results}
+                          "read_bandwidth_gb_s": round(bandwidth / 1e9, 1), **cpu()}, "notes": notes, "results": results}
     return publish(report, args.out, table)
 
 
@@ -229,7 +229,8 @@ def table(report: dict) -> str:
                      f"{r['peak_rss_mb']} | {s['valid'] + j['valid']}/20 |")
     m = report["machine"]
     lines.append(f"\n{m['cpus']} CPUs, {m['threads']} threads, load average {m['load_average_at_start']} at start"
-                 + (" (forced)" if m["forced"] else "") + f", read bandwidth {m.get('read_bandwidth_gb_s')} GB/s; {m['platform']}")
+                 + (" (forced)" if m["forced"] else "") + f", read bandwidth {m.get('read_bandwidth_gb_s')} GB/s; {m['platform']}"
+                 + (f"; {describe_cpu(m)}" if "cpu" in m else ""))
     lines += report.get("notes", [])
     return "\n".join(lines)
 

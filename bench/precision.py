@@ -3,8 +3,13 @@ same stride sample of Spider dev (>= 300 questions) evaluated with each precisio
 without the restricted output vocabulary, against fp32 with the full head. Prints a Markdown
 table and writes JSON.
 
-    python bench/precision.py [--limit 300] [--configs fp32 int8 bf16 int8+rv bf16+rv]
+    python bench/precision.py [--limit 300] [--configs fp32 int8 bf16 int8+rv bf16+rv] [--reference fp32]
                               [--adapter DIR] [--model DIR] [--reports out/precision] [--out bench/results/precision.json]
+
+``--reference`` names the configuration the others are paired with: fp32 to choose ``auto``,
+or e.g. ``--configs w8a16 w8a16+rv --reference w8a16`` to ask what the restricted vocabulary
+alone changes. The JSON records the CPU and whether it has native bf16 (bf16 and w8a16 are
+several times slower without it, and may round differently).
 
 Each configuration is one ``text2sql eval`` run (``--precision P``, ``+rv`` adds
 ``--restricted-vocabulary``) whose report lands in ``--reports/<config>/``; an existing
@@ -21,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from idle import publish  # bench/idle.py (the script's own folder is on sys.path)
+from idle import cpu, describe_cpu, publish  # bench/idle.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
@@ -68,7 +73,8 @@ def table(result: dict) -> str:
     lines += [f"| {r['config']} | {r['questions']} | {r['ex']} | {r['ex_change_points']:+} | "
               f"{r['same_sql_as_reference']}/{r['questions']} | {r['gained']} / {r['lost']} | "
               f"{r['seconds_per_question']} |" for r in result["rows"]]
-    lines.append(f"\n{result['model']}; `+rv`: restricted output vocabulary.")
+    machine = describe_cpu(result.get("machine", {}))
+    lines.append(f"\n{result['model']}; `+rv`: restricted output vocabulary." + (f" {machine}." if machine else ""))
     return "\n".join(lines)
 
 
@@ -79,14 +85,15 @@ def main(argv=None) -> int:
     parser.add_argument("--adapter")
     parser.add_argument("--model")
     parser.add_argument("--data", type=Path, default=SPIDER)
+    parser.add_argument("--reference", default="fp32", help="the configuration the others are paired with")
     parser.add_argument("--reports", type=Path, default=ROOT / "out" / "precision")
     parser.add_argument("--out", default="bench/results/precision.json")
     args = parser.parse_args(argv)
-    if "fp32" not in args.configs:
-        parser.error("fp32 is the reference: keep it in --configs")
+    if args.reference not in args.configs:
+        parser.error(f"{args.reference} is the reference: keep it in --configs")
     reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
-    result = {"reference": "fp32", "limit": args.limit, "model": reports["fp32"]["summary"]["model"],
-              "rows": compare(reports)}
+    result = {"reference": args.reference, "limit": args.limit, "model": reports[args.reference]["summary"]["model"],
+              "machine": cpu(), "rows": compare(reports, args.reference)}
     return publish(result, args.out, table)
 
 

@@ -15,7 +15,7 @@ import platform
 import sys
 from pathlib import Path
 
-from idle import add_force_flag, busy, publish  # bench/idle.py (the script's own folder is on sys.path)
+from idle import add_force_flag, busy, cpu, describe_cpu, publish  # bench/idle.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
@@ -50,7 +50,8 @@ def table(report: dict) -> str:
               f"{r['same_as_first']}/{r['questions']} |" for r in report["rows"]]
     m = report["machine"]
     lines.append(f"\n{report['model']} ({report['precision']}); {m['cpus']} CPUs, load average "
-                 f"{m['load_average_at_start']} at start" + (" (forced)" if m["forced"] else "") + f"; {m['platform']}")
+                 f"{m['load_average_at_start']} at start" + (" (forced)" if m["forced"] else "") + f"; {m['platform']}"
+                 + (f"; {describe_cpu(m)}" if "cpu" in m else ""))
     return "\n".join(lines)
 
 
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
         return 2
     report = measure(args.questions, args.batch_sizes, args.model, args.adapter, args.precision, args.data)
     report["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                         "load_average_at_start": round(load, 2), "forced": args.force}
+                         "load_average_at_start": round(load, 2), "forced": args.force, **cpu()}
     return publish(report, args.out, table)
 
 

@@ -77,6 +77,14 @@ def test_precision_bench_pairs_each_configuration_with_fp32_and_reuses_finished_
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and (reports / "fp32" / "report.json").stat().st_mtime == stamp  # reused
     assert "| fp32+rv | 3 |" in again.stdout
+    assert result["machine"]["cpu"] and isinstance(result["machine"]["native_bf16"], bool)
+    paired = subprocess.run(cmd + ["--reference", "fp32+rv"], capture_output=True, text=True, timeout=900)
+    assert paired.returncode == 0, paired.stderr[-3000:]  # what the restricted vocabulary alone changes
+    rows = {r["config"]: r for r in json.loads(out.read_text())["rows"]}
+    assert rows["fp32+rv"]["same_sql_as_reference"] == 3 and rows["fp32"]["gained"] == rv["lost"]
+    assert "change vs fp32+rv" in paired.stdout
+    wrong = subprocess.run(cmd + ["--reference", "bf16"], capture_output=True, text=True, timeout=300)
+    assert wrong.returncode != 0 and "bf16 is the reference: keep it in --configs" in wrong.stderr
 
 
 def test_decode_rate_counts_from_the_first_streamed_token_to_the_last():

@@ -18,8 +18,8 @@ other token ``-inf``:
   parenthesis, a quote, an underscore or a percent sign, in its own, lower, upper and
   title case.
 
-The kept logits are the full head's, computed the same way (a ``w8a16`` head scores decode
-steps with its int8 rows), so greedy decoding over the allowed tokens picks the same token
+The kept logits are the full head's, computed the same way in every precision
+(``text2sql.head_rows``), so greedy decoding over the allowed tokens picks the same token
 as over all of them whenever the model's best token is allowed; ``bench/precision.py`` measures how often that holds (setting
 ``restricted_vocabulary``, see the README), and ``bench/latency.py`` what it saves.
 The allowed ids of a schema prefix are cached, so a new question adds only its own words.
@@ -108,16 +108,8 @@ class Restrictor:
         from collections import OrderedDict
 
         self.model, self.tokenizer, self.cache_size = model, tokenizer, cache_size
-        self._weights = None
+        self._vocab_size, self._gather = None, None
         self._parts: OrderedDict = OrderedDict()
-
-    def _rows(self, ids: list[int]) -> _HeadRows:
-        import torch
-
-        weight, bias, _, int8 = self._weights
-        index = torch.tensor([i for i in ids if i < weight.shape[0]], dtype=torch.long, device=weight.device)
-        picked = [None if t is None else t.index_select(0, index) for t in (weight, bias, *int8)]
-        return _HeadRows(index, *picked)
 
     @contextlib.contextmanager
     def restricted(self, texts, prefix: str | None = None):
@@ -127,57 +119,34 @@ class Restrictor:
         no answer. Yields the number of rows the head reads."""
         import torch
 
-        if self._weights is None:
-            self._weights = (*head_weight(self.model), _int8_rows(self.model))
+        if self._gather is None:
+            from text2sql.head_rows import gatherer
+
+            self._vocab_size, self._gather = gatherer(self.model)
         shared, extras, key = allowed_ids(self.tokenizer, texts, prefix)
         part = self._parts.get(key)  # the allowed ids of a prefix never change
         if part is None:
-            part = self._parts[key] = self._rows(shared)
+            part = self._parts[key] = self._gather(shared)
             while len(self._parts) > self.cache_size:
                 self._parts.popitem(last=False)
         self._parts.move_to_end(key)
         parts, row_mask = [part], None
         union = sorted(set().union(*map(set, extras)))
         if union:
-            extra = self._rows(union)
+            extra = self._gather(union)
             parts.append(extra)
             if len(extras) > 1:
                 mine = [set(e) for e in extras]
                 row_mask = torch.tensor([[i in m for i in extra.index.tolist()] for m in mine], device=extra.index.device)
         original = self.model.get_output_embeddings()
-        _set_head(self.model, _head_module(parts, self._weights[2], row_mask))
+        _set_head(self.model, _head_module(parts, self._vocab_size, row_mask))
         try:
             yield sum(len(p.index) for p in parts)
         finally:
             _set_head(self.model, original)
 
 
-class _HeadRows:
-    """The output head's rows for some token ids, scored as the full head scores them: a
-    weight-only int8 head (precision ``w8a16``) multiplies decode-sized inputs by its int8
-    rows and scales (the same kernel, so the kept logits are the full head's bit for bit)
-    and larger ones by the float rows; any other head by the float rows."""
-
-    def __init__(self, index, rows, bias, int8_rows=None, scales=None):
-        self.index, self.rows, self.bias, self.int8_rows, self.scales = index, rows, bias, int8_rows, scales
-
-    def __call__(self, hidden):
-        import torch
-
-        from text2sql.int8_linear import DECODE_ROWS
-
-        width = hidden.shape[-1]
-        count = hidden.numel() // width
-        if self.int8_rows is None or count > DECODE_ROWS:
-            return torch.nn.functional.linear(hidden.to(self.rows.dtype), self.rows, self.bias)
-        flat = hidden.reshape(count, width).to(torch.bfloat16).contiguous()
-        out = torch.ops.aten._weight_int8pack_mm(flat, self.int8_rows, self.scales)
-        if self.bias is not None:
-            out = out + self.bias
-        return out.reshape(*hidden.shape[:-1], out.shape[-1])
-
-
-def _head_module(parts: list[_HeadRows], vocab_size: int, row_mask=None):
+def _head_module(parts: list, vocab_size: int, row_mask=None):
     """An output head computing logits for the rows in ``parts`` only, ``-inf`` elsewhere;
     ``row_mask`` (batch x ids of the last part) keeps each batch row to its own ids."""
     import torch
@@ -206,39 +175,3 @@ def _set_head(model, module) -> None:
         raise TypeError(f"cannot find the output head of {type(model).__name__}")
     parent_name, _, attr = name.rpartition(".")
     setattr(model.get_submodule(parent_name) if parent_name else model, attr, module)
-
-
-def head_weight(model):
-    """(weight, bias, vocab size) of ``model``'s output head as a float matrix: the head's
-    own weight, the float copy a weight-only int8 head keeps for prefill, or, for another
-    quantized head tied to the input embedding, the embedding's."""
-    import torch
-
-    head = model.get_output_embeddings()
-    weight = getattr(head, "weight", None)
-    bias = getattr(head, "bias", None)
-    if callable(bias):  # torch.ao dynamic quantized Linear
-        bias = bias()
-    if isinstance(weight, torch.Tensor) and weight.is_floating_point():
-        return weight, bias, weight.shape[0]
-    dense = getattr(head, "dense", None)  # int8_linear.Int8WeightLinear keeps its bf16 weight
-    if isinstance(dense, torch.Tensor) and dense.is_floating_point():
-        return dense, bias, dense.shape[0]
-    config = getattr(model.config, "text_config", None) or model.config
-    if getattr(model.config, "tie_word_embeddings", False) or getattr(config, "tie_word_embeddings", False):
-        embedding = model.get_input_embeddings().weight
-        return embedding, bias, embedding.shape[0]
-    if not callable(weight):
-        raise TypeError(f"cannot read the rows of output head {type(head).__name__}")
-    dense = weight().dequantize()
-    return dense, bias, dense.shape[0]
-
-
-def _int8_rows(model) -> tuple:
-    """(int8 weight, scales) of a weight-only int8 output head, else (None, None)."""
-    from text2sql.int8_linear import Int8WeightLinear
-
-    head = model.get_output_embeddings()
-    if isinstance(head, Int8WeightLinear):
-        return head.weight, head.scale
-    return None, None

@@ -115,42 +115,45 @@ def test_the_setting_reaches_the_backend_through_the_assistant(tiny_backend, chi
     assert load_settings(client={"restrictedVocabulary": True}).restricted_vocabulary is True
 
 
-@pytest.fixture(scope="module")
-def tiny_w8a16(tiny_model_dir):
+@pytest.fixture(scope="module", params=["w8a16", "int8"])
+def tiny_quantized(request, tiny_model_dir):
+    """The tiny model with a quantized head: weight-only int8 (w8a16), torch dynamic int8 (int8)."""
     from text2sql import int8_linear
-    from text2sql.model import load_model
+    from text2sql.model import _int8_cpu_available, load_model
 
-    if not int8_linear.available():
+    if request.param == "w8a16" and not int8_linear.available():
         pytest.skip("this torch lacks _weight_int8pack_mm")
-    return load_model(str(tiny_model_dir), adapter="none", precision="w8a16", device="cpu", progress=False)
+    if request.param == "int8" and not _int8_cpu_available():
+        pytest.skip("this torch has no dynamic quantization engine")
+    loaded = load_model(str(tiny_model_dir), adapter="none", precision=request.param, device="cpu", progress=False)
+    assert loaded.info.precision == request.param
+    return loaded
 
 
-@pytest.mark.parametrize("rows", [1, 2, 40])  # decode steps (the int8 kernel) and a prefill (bf16 rows)
-def test_with_an_int8_head_the_restricted_logits_are_the_full_heads_bit_for_bit(tiny_w8a16, chinook, rows):
+@pytest.mark.parametrize("rows", [1, 2, 40])  # decode steps (w8a16: the int8 kernel) and a prefill (w8a16: bf16 rows)
+def test_with_a_quantized_head_the_restricted_logits_are_the_full_heads_bit_for_bit(tiny_quantized, chinook, rows):
     import torch
 
-    from text2sql.int8_linear import Int8WeightLinear
-
-    model, tok = tiny_w8a16.model, tiny_w8a16.tokenizer
+    model, tok = tiny_quantized.model, tiny_quantized.tokenizer
     head = model.get_output_embeddings()
-    assert isinstance(head, Int8WeightLinear)
+    assert type(head) is not torch.nn.Linear  # a quantized head
     text, prefix = _prompt(chinook, TINY_PAIRS[0][0])
     torch.manual_seed(rows)
     hidden = torch.randn(1, rows, model.config.hidden_size, dtype=torch.bfloat16)
     with torch.inference_mode():
-        full = head(hidden)
+        full = head(hidden.to(torch.float32) if tiny_quantized.info.precision == "int8" else hidden)
         with Restrictor(model, tok).restricted([text], prefix) as size:
             part = model.get_output_embeddings()(hidden)
     allowed = torch.isfinite(part[0, 0])
-    assert int(allowed.sum()) == size
+    assert int(allowed.sum()) == size and size < full.shape[-1] // 10
     assert torch.equal(part[..., allowed], full[..., allowed])
     assert model.get_output_embeddings() is head
 
 
-def test_with_an_int8_head_restricted_greedy_answers_equal_the_full_heads(tiny_w8a16, chinook):
+def test_with_a_quantized_head_restricted_greedy_answers_equal_the_full_heads(tiny_quantized, chinook):
     from text2sql.generate import TransformersBackend
 
-    backend = TransformersBackend(tiny_w8a16)
+    backend = TransformersBackend(tiny_quantized)
     for question, _ in TINY_PAIRS[:4]:
         text, prefix = _prompt(chinook, question)
         assert backend.generate(text, prefix=prefix, restrict_output=True) == backend.generate(text, prefix=prefix)
