@@ -26,20 +26,17 @@ def busy(force: bool) -> float | None:
 
 
 def cpu() -> dict:
-    """This machine's CPU model and whether it computes bf16 natively (AVX512-BF16 or AMX):
-    bf16 and w8a16 run several times slower without, so results say which it was."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        info = ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
-    return {"cpu": model, "native_bf16": "avx512_bf16" in info or "amx_bf16" in info}
+    """The CPU (model, cores, native bf16): bf16 and w8a16 run several times slower without
+    native bf16, so results say which machine they come from."""
+    from text2sql.model import cpu_info
+
+    return cpu_info()
 
 
 def describe_cpu(machine: dict) -> str:
-    if "cpu" not in machine:
-        return ""
-    return f"{machine['cpu']}, {'native' if machine['native_bf16'] else 'no native'} bf16"
+    from text2sql.model import describe_cpu as describe
+
+    return describe(machine) if "cpu" in machine else ""
 
 
 def publish(report: dict, out: str, table) -> int:

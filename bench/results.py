@@ -1,7 +1,8 @@
 """The README's "Measured results" tables, rendered from committed measurements (never
 typed by hand): accuracy from the ``text2sql eval`` reports in ``bench/results/eval/*.json``,
 speed from ``bench/results/latency.json`` and ``throughput.json`` (``bench/latency.py``,
-``bench/throughput.py``).
+``bench/throughput.py``), paired accuracy from ``precision.json`` and ``precision-*.json``
+(``bench/precision.py``).
 
     python bench/results.py            # print the tables
     python bench/results.py --write    # rewrite the README blocks between their markers
@@ -62,7 +63,10 @@ def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT, precisi
     import throughput as throughput_bench
 
     parts = []
-    for path, bench in ((latency, latency_bench), (throughput, throughput_bench), (precision, precision_bench)):
+    # precision.json (which configuration auto picks), then precision-*.json: paired checks
+    # such as what the restricted vocabulary alone changes (--reference w8a16)
+    checks = [(p, precision_bench) for p in sorted(precision.parent.glob(precision.stem + "-*.json"))]
+    for path, bench in ((latency, latency_bench), (throughput, throughput_bench), (precision, precision_bench), *checks):
         name = Path(bench.__file__).name
         if path.is_file():
             parts.append(f"`bench/{name}` (`{path.relative_to(ROOT)}`):\n\n" + bench.table(json.loads(path.read_text())))

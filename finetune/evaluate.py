@@ -20,6 +20,7 @@ from pathlib import Path
 
 from text2sql.finetune.compare import order_key_columns, results_match
 from text2sql.finetune.hardness import hardness
+from text2sql.model import cpu_info, describe_cpu
 
 
 @dataclass
@@ -54,6 +55,7 @@ class EvalReport:
     model: str = ""
     n: int = 1
     data: str = ""  # what was evaluated, e.g. "spider dev" or "chinook_questions.json ko (limit 100)"
+    machine: dict = field(default_factory=dict)  # text2sql.model.cpu_info() of the machine it ran on
 
     @property
     def evaluated(self) -> int:
@@ -85,6 +87,7 @@ class EvalReport:
             "median_decode_tokens_per_s": round(statistics.median(rates), 1) if (rates := [
                 o.decode_tokens_per_s for o in self.outcomes if o.decode_tokens_per_s]) else None,
             "questions_per_s": round(self.evaluated / self.wall_s, 3) if self.wall_s else None,
+            "machine": self.machine,
         }
 
 
@@ -191,6 +194,7 @@ def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progre
                 bar.update(1)
     bar.close()
     report.wall_s = time.perf_counter() - started
+    report.machine = cpu_info()
     report.model = assistant.model_name
     return report
 
@@ -246,7 +250,9 @@ def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:
     decode = summary["median_decode_tokens_per_s"]
     decode = (f"median decode {decode} tokens/s." if decode is not None
               else "decode tokens/s not measured (batched; --batch-size 1 measures it).")
-    lines += ["", f"Wall time {summary['wall_s']} s; {summary['seconds_per_question']} s per question "
+    machine = summary.get("machine")
+    where = f" on {describe_cpu(machine)}" if machine else ""
+    lines += ["", f"Wall time {summary['wall_s']} s{where}; {summary['seconds_per_question']} s per question "
                   f"({summary['mean_generation_s']} s generating); {summary['questions_per_s']} questions/s; {decode}",
               "", "## By database", "",
               "| database | questions | EX % |", "|---|---|---|"]

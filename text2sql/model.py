@@ -197,6 +197,24 @@ def _cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cpu_info() -> dict:
+    """This CPU's model name, core count and whether it computes bf16 natively: what
+    ``auto`` decides by, so speed and accuracy reports say which machine they come from."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), None)
+    import platform
+
+    return {"cpu": name or platform.processor() or "unknown", "cpus": os.cpu_count(),
+            "native_bf16": _cpu_has_native_bf16()}
+
+
+def describe_cpu(info: dict) -> str:
+    return f"{info['cpu']}, {info.get('cpus', '?')} CPUs, {'native' if info['native_bf16'] else 'no native'} bf16"
+
+
 def _int8_cpu_available() -> bool:
     try:
         import torch

@@ -209,6 +209,9 @@ def test_eval_writes_json_and_markdown_reports_and_batches_change_no_answer(tiny
     assert reports["1"]["summary"]["median_decode_tokens_per_s"] > 0
     md = (out / "report.md").read_text()
     assert "| all | 6 |" in md and "## Failures" in md
+    machine = s["machine"]  # which CPU: bf16 speed (and rounding) depends on it
+    assert machine["cpus"] >= 1 and isinstance(machine["native_bf16"], bool)
+    assert f" s on {machine['cpu']}, {machine['cpus']} CPUs, " in md
 
 
 def test_eval_on_a_questions_file_keeps_one_language_and_reports_decode_speed(tiny_model_dir, tmp_path):
