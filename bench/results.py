@@ -64,9 +64,13 @@ def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT, precisi
 
     parts = []
     # precision.json (which configuration auto picks), then precision-*.json: paired checks
-    # such as what the restricted vocabulary alone changes (--reference w8a16)
-    checks = [(p, precision_bench) for p in sorted(precision.parent.glob(precision.stem + "-*.json"))]
-    for path, bench in ((latency, latency_bench), (throughput, throughput_bench), (precision, precision_bench), *checks):
+    # such as what the restricted vocabulary alone changes (--reference w8a16); latency-*.json:
+    # other machines
+    def variants(path, bench):  # latency-<machine>.json beside latency.json, and so on
+        return [(p, bench) for p in sorted(path.parent.glob(path.stem + "-*.json"))]
+
+    for path, bench in ((latency, latency_bench), *variants(latency, latency_bench), (throughput, throughput_bench),
+                        (precision, precision_bench), *variants(precision, precision_bench)):
         name = Path(bench.__file__).name
         if path.is_file():
             parts.append(f"`bench/{name}` (`{path.relative_to(ROOT)}`):\n\n" + bench.table(json.loads(path.read_text())))

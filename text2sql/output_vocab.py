@@ -31,9 +31,10 @@ import contextlib
 import functools
 import re
 
-from text2sql.constrain import _sql_words, _token_text
+from text2sql.constrain import _sql_words
 
 _WORD = re.compile(r"\w+")
+_LONGEST_PIECE = 16  # the longest token text looked for inside a word's spellings
 _KEYWORD_SPELLINGS = ("", " ", "(")
 _WORD_SPELLINGS = ("", " ", ".", "(", "'", '"', "_", "%")
 # Words column aliases are commonly made of (AS total_sales, AS num_tracks, ...).
@@ -49,26 +50,48 @@ _ALIAS_WORDS = frozenset("""
 @functools.lru_cache(maxsize=4)
 def _base_ids(tokenizer) -> frozenset[int]:
     """The ids every query may use, whatever the schema (see the module docstring)."""
-    ids = set(tokenizer.all_special_ids)
-    for token, i in tokenizer.get_vocab().items():
-        if token.startswith("<0x") and token.endswith(">") and len(token) == 6:
-            ids.add(i)  # byte fallback
-            continue
-        text = _token_text(token)
+    pieces, byte_ids = _vocabulary(tokenizer)
+    ids = set(tokenizer.all_special_ids) | set(byte_ids)
+    for text, token_ids in pieces.items():
         if text.isascii() and (text.isprintable() or text.isspace()) and (
                 len(text.strip()) <= 2 or not any(c.isalpha() for c in text)):
-            ids.add(i)
+            ids.update(token_ids)
     words = sorted(_sql_words(None) | _ALIAS_WORDS)
     spellings = [s + v for w in words for v in {w, w.upper(), w.capitalize()} for s in _KEYWORD_SPELLINGS + ("_",)]
     ids.update(_encode_all(tokenizer, spellings))
     return frozenset(ids)
 
 
+@functools.lru_cache(maxsize=4)
+def _vocabulary(tokenizer) -> tuple[dict[str, tuple[int, ...]], list[int]]:
+    """({token text: its ids} for the ordinary tokens, the byte-fallback ids)."""
+    found: dict[str, list[int]] = {}
+    byte_ids = []
+    special = set(tokenizer.all_special_ids)
+    for token, i in tokenizer.get_vocab().items():
+        if token.startswith("<0x") and token.endswith(">") and len(token) == 6:
+            byte_ids.append(i)
+        elif i not in special:
+            found.setdefault(token.replace("\u2581", " "), []).append(i)
+    return {k: tuple(v) for k, v in found.items()}, byte_ids
+
+
 def _encode_all(tokenizer, texts: list[str]) -> set[int]:
+    """The tokens of each text as the tokenizer splits it, and every other token whose text
+    lies inside one of them: the model may spell a word in other pieces than the tokenizer
+    does (Gemma wrote ``cylinders`` as `` cyl`` + ``inders``, not as the one token
+    `` cylinders``), and a restriction to the canonical pieces changed such answers."""
     out: set[int] = set()
     for start in range(0, len(texts), 4096):
         for row in tokenizer(texts[start:start + 4096], add_special_tokens=False).input_ids:
             out.update(row)
+    pieces = _vocabulary(tokenizer)[0]
+    for text in set(texts):
+        for i in range(len(text)):
+            for j in range(i + 3, min(len(text), i + _LONGEST_PIECE) + 1):  # shorter pieces are in the base set
+                ids = pieces.get(text[i:j])
+                if ids:
+                    out.update(ids)
     return out
 
 

@@ -36,8 +36,14 @@ def test_the_allowed_tokens_are_a_small_part_of_the_vocabulary_and_spell_sql_ove
                 "SELECT avg(UnitPrice), max(Milliseconds) / 60000.0 FROM track WHERE name LIKE '%brazil%' ORDER BY 1 DESC LIMIT 10;",
                 "SELECT DISTINCT billingcity FROM invoice WHERE strftime('%Y', InvoiceDate) = '2013';"]:
         assert _tokens(tok, sql) <= allowed, [tok.decode([t]) for t in _tokens(tok, sql) - allowed]
-    words = "which customers customer from froms brazil brazils bought boughts tracks track by bys ac acs dc dcs"
+    words = "which whichs customers customerss customer from froms brazil brazils bought boughts tracks trackss track by bys ac acs dc dcs"
+    # every further token is a piece of a question word (or of its plural / singular)
     assert extra and all(tok.decode([t]).strip(" .(\"'_%").lower() in words for t in extra)
+    for pieces in ([" cyl", "inders"], [" Cust", "omer", "Id"]):  # a word in other pieces than the tokenizer's
+        text2, prefix2 = _prompt(chinook, "How many cylinders?")
+        shared2, [extra2], _ = allowed_ids(tok, [text2], prefix2)
+        ids = [tok.convert_tokens_to_ids(p.replace(" ", "\u2581")) for p in pieces]
+        assert tok.unk_token_id not in ids and set(ids) <= set(shared2) | set(extra2), pieces
     hangul = _tokens(tok, "앨범")
     assert not hangul <= set(shared)  # words of other scripts come only from the question
     shared, [extra], _ = allowed_ids(tok, [text + "앨범"], prefix)
