@@ -41,11 +41,10 @@ def _merge(args) -> int:
 
 
 def _pack(args) -> int:
-    from text2sql.finetune.sitting import pack
+    from text2sql.finetune.sitting import pack, size_mb
 
     folder = pack(args.run, args.dest, max_mb=args.max_mb)
-    size = sum(p.stat().st_size for p in folder.parent.rglob("*") if p.is_file()) / 2**20
-    print(f"packed {folder} ({size:.1f} MB); commit it, and continue with resume_from={args.dest}")
+    print(f"packed {folder} ({size_mb(folder.parent):.1f} MB); commit it, and continue with resume_from={args.dest}")
     return 0
 
 

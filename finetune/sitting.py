@@ -52,7 +52,8 @@ def _bf16(value):
     return value
 
 
-def _size_mb(folder: Path) -> float:
+def size_mb(folder: Path) -> float:
+    """Megabytes of the files under ``folder``."""
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
@@ -87,7 +88,7 @@ def pack(run_dir, dest, max_mb: float = DEFAULT_MAX_MB) -> Path:
     shutil.copy2(run_dir / CONFIG, staging / CONFIG)
     lines = (run_dir / METRICS).read_text().splitlines() if (run_dir / METRICS).is_file() else []
     (staging / METRICS).write_text("".join(x + "\n" for x in lines if x and json.loads(x)["step"] <= step))
-    size = _size_mb(staging)
+    size = size_mb(staging)
     if size > max_mb:
         shutil.rmtree(staging)
         raise ConfigError(f"the packed checkpoint would be {size:.1f} MB, over the {max_mb:g} MB limit "
