@@ -11,7 +11,7 @@ in every precision:
 * ``int8`` (a torch.ao dynamic quantized ``Linear``): a dynamic quantized ``Linear`` made of
   its quantized rows (the activations quantize the same way, so the logits are the same);
 * any other quantized head (bitsandbytes on a GPU): the float rows of the embedding it is
-  tied to, or its dequantized weight, which round differently.
+  tied to, which round differently.
 """
 
 from __future__ import annotations
@@ -107,19 +107,14 @@ def gatherer(model):
 
 def float_weight(model):
     """(weight, bias) of ``model``'s output head as float tensors: its own weight, or, for a
-    quantized head, the input embedding it is tied to, else its dequantized weight."""
+    quantized head (bitsandbytes), the input embedding it is tied to."""
     import torch
 
     head = model.get_output_embeddings()
-    weight = getattr(head, "weight", None)
-    bias = getattr(head, "bias", None)
-    if callable(bias):
-        bias = bias()
+    weight, bias = getattr(head, "weight", None), getattr(head, "bias", None)
     if isinstance(weight, torch.Tensor) and weight.is_floating_point():
         return weight, bias
     config = getattr(model.config, "text_config", None) or model.config
     if getattr(model.config, "tie_word_embeddings", False) or getattr(config, "tie_word_embeddings", False):
         return model.get_input_embeddings().weight, bias
-    if not callable(weight):
-        raise TypeError(f"cannot read the rows of output head {type(head).__name__}")
-    return weight().dequantize(), bias
+    raise TypeError(f"cannot read the rows of output head {type(head).__name__}")
