@@ -25,20 +25,6 @@ def busy(force: bool) -> float | None:
     return load
 
 
-def cpu() -> dict:
-    """The CPU (model, cores, native bf16): bf16 and w8a16 run several times slower without
-    native bf16, so results say which machine they come from."""
-    from text2sql.model import cpu_info
-
-    return cpu_info()
-
-
-def describe_cpu(machine: dict) -> str:
-    from text2sql.model import describe_cpu as describe
-
-    return describe(machine) if "cpu" in machine else ""
-
-
 def publish(report: dict, out: str, table) -> int:
     """Write ``report`` as JSON to ``out`` and print its Markdown ``table``; exit status 0."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)

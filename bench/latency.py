@@ -32,7 +32,9 @@ import sys
 import time
 from pathlib import Path
 
-from idle import add_force_flag, busy, cpu, describe_cpu, publish  # bench/idle.py (the script's own folder is on sys.path)
+from idle import add_force_flag, busy, publish  # bench/idle.py (the script's own folder is on sys.path)
+
+from text2sql.model import cpu_info, describe_cpu
 
 SINGLE = [
     "How many albums are there?", "List all genres", "Which artists have a name starting with A?",
@@ -212,7 +214,7 @@ def main(argv=None) -> int:
         r["bandwidth_limit_tok_s"], r["of_bandwidth_limit"] = round(limit, 1), round(decode / limit, 2)
     report = {"machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform(),
                           "load_average_at_start": round(load, 2), "forced": args.force,
-                          "read_bandwidth_gb_s": round(bandwidth / 1e9, 1), **cpu()}, "notes": notes, "results": results}
+                          "read_bandwidth_gb_s": round(bandwidth / 1e9, 1), **cpu_info()}, "notes": notes, "results": results}
     return publish(report, args.out, table)
 
 

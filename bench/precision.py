@@ -26,7 +26,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from idle import cpu, describe_cpu, publish  # bench/idle.py (the script's own folder is on sys.path)
+from idle import publish  # bench/idle.py (the script's own folder is on sys.path)
+
+from text2sql.model import cpu_info, describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
@@ -73,8 +75,8 @@ def table(result: dict) -> str:
     lines += [f"| {r['config']} | {r['questions']} | {r['ex']} | {r['ex_change_points']:+} | "
               f"{r['same_sql_as_reference']}/{r['questions']} | {r['gained']} / {r['lost']} | "
               f"{r['seconds_per_question']} |" for r in result["rows"]]
-    machine = describe_cpu(result.get("machine", {}))
-    lines.append(f"\n{result['model']}; `+rv`: restricted output vocabulary." + (f" {machine}." if machine else ""))
+    machine = result.get("machine")
+    lines.append(f"\n{result['model']}; `+rv`: restricted output vocabulary." + (f" {describe_cpu(machine)}." if machine else ""))
     return "\n".join(lines)
 
 
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
         parser.error(f"{args.reference} is the reference: keep it in --configs")
     reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
     result = {"reference": args.reference, "limit": args.limit, "model": reports[args.reference]["summary"]["model"],
-              "machine": cpu(), "rows": compare(reports, args.reference)}
+              "machine": cpu_info(), "rows": compare(reports, args.reference)}
     return publish(result, args.out, table)
 
 

@@ -15,7 +15,9 @@ import platform
 import sys
 from pathlib import Path
 
-from idle import add_force_flag, busy, cpu, describe_cpu, publish  # bench/idle.py (the script's own folder is on sys.path)
+from idle import add_force_flag, busy, publish  # bench/idle.py (the script's own folder is on sys.path)
+
+from text2sql.model import cpu_info, describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
@@ -71,7 +73,7 @@ def main(argv=None) -> int:
         return 2
     report = measure(args.questions, args.batch_sizes, args.model, args.adapter, args.precision, args.data)
     report["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                         "load_average_at_start": round(load, 2), "forced": args.force, **cpu()}
+                         "load_average_at_start": round(load, 2), "forced": args.force, **cpu_info()}
     return publish(report, args.out, table)
 
 

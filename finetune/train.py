@@ -210,13 +210,11 @@ def train(cfg: TrainConfig, examples=None) -> Path:
         "cleaning": report.to_dict() if report else None,
         "tokens": sum(len(r["input_ids"]) for r in rows),
         "sql_tokens": sum(len(r["input_ids"]) - r["prompt_len"] for r in rows)}, indent=1))
+    from text2sql.finetune.sitting import seed, write_config
+
     resume = last_checkpoint(out)
     if resume is None and cfg.resume_from:  # a run packed at the end of an earlier sitting
-        from text2sql.finetune.sitting import seed
-
         resume = seed(out, cfg)
-    from text2sql.finetune.sitting import write_config
-
     write_config(out, cfg)
     metrics = out / METRICS
     if resume is not None:

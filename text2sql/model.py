@@ -189,26 +189,30 @@ class PrecisionPlan:
         return {"quantization_config": quant, "device_map": {"": self.device}, "dtype": torch.float32}
 
 
-def _cpu_has_native_bf16() -> bool:
+def _cpuinfo() -> str:
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return ""
+
+
+def _bf16_flags(cpuinfo: str) -> bool:
+    return "avx512_bf16" in cpuinfo or "amx_bf16" in cpuinfo
+
+
+def _cpu_has_native_bf16() -> bool:
+    return _bf16_flags(_cpuinfo())
 
 
 def cpu_info() -> dict:
     """This CPU's model name, core count and whether it computes bf16 natively: what
     ``auto`` decides by, so speed and accuracy reports say which machine they come from."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        text = ""
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), None)
     import platform
 
+    text = _cpuinfo()
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), None)
     return {"cpu": name or platform.processor() or "unknown", "cpus": os.cpu_count(),
-            "native_bf16": _cpu_has_native_bf16()}
+            "native_bf16": _bf16_flags(text)}
 
 
 def describe_cpu(info: dict) -> str:
