@@ -170,11 +170,20 @@ class TransformersBackend:
         prompts can use (``text2sql.output_vocab``) when asked, else the model's own."""
         if not restrict_output:
             return contextlib.nullcontext()
+        return self._restricted_vocabulary().restricted(prompts, prefix)
+
+    def _restricted_vocabulary(self):
         if self._restrictor is None:
             from text2sql.output_vocab import Restrictor
 
             self._restrictor = Restrictor(self.model, self.tokenizer)
-        return self._restrictor.restricted(prompts, prefix)
+        return self._restrictor
+
+    def warm_restricted_vocabulary(self) -> None:
+        """Do now the one-off work of the first restricted generation (seconds), so that
+        the first question after loading is not the slow one."""
+        with self._lock:
+            self._restricted_vocabulary().warm()
 
     def _encode(self, text: str):
         return self.tokenizer(text, return_tensors="pt").input_ids.to(self._device())

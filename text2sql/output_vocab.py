@@ -134,6 +134,15 @@ class Restrictor:
         self._vocab_size, self._gather = None, None
         self._parts: OrderedDict = OrderedDict()
 
+    def warm(self) -> None:
+        """Build now what every first restricted generation would: the token set every
+        query may use (seconds: it scans the 262k-token vocabulary) and the row gatherer."""
+        if self._gather is None:
+            from text2sql.head_rows import gatherer
+
+            self._vocab_size, self._gather = gatherer(self.model)
+        _base_ids(self.tokenizer)
+
     @contextlib.contextmanager
     def restricted(self, texts, prefix: str | None = None):
         """Within the block the model's output head scores only the allowed tokens (one
@@ -142,10 +151,7 @@ class Restrictor:
         no answer. Yields the number of rows the head reads."""
         import torch
 
-        if self._gather is None:
-            from text2sql.head_rows import gatherer
-
-            self._vocab_size, self._gather = gatherer(self.model)
+        self.warm()
         shared, extras, key = allowed_ids(self.tokenizer, texts, prefix)
         part = self._parts.get(key)  # the allowed ids of a prefix never change
         if part is None:

@@ -125,8 +125,11 @@ class Assistant:
                 if progress is None:
                     progress = sys.stderr.isatty()
                 restricted = bool(getattr(self.settings, "restricted_vocabulary", True))
-                self._backend = TransformersBackend(load_model(progress=progress, restricted_head=restricted,
-                                                               **self.model_options))
+                backend = TransformersBackend(load_model(progress=progress, restricted_head=restricted,
+                                                         **self.model_options))
+                if restricted:
+                    backend.warm_restricted_vocabulary()
+                self._backend = backend
         return self._backend
 
     @property

@@ -185,6 +185,21 @@ def test_lazy_and_thread_safe_loading(tiny_model_dir):
     assert result.model == assistant.model_name and assistant.activity.finished == 1
 
 
+@pytest.mark.parametrize("restricted", [True, False])
+def test_loading_prepares_the_restricted_vocabulary_so_the_first_question_is_not_the_slow_one(
+        tiny_model_dir, restricted):
+    from text2sql import output_vocab
+
+    assistant = Assistant(model=str(tiny_model_dir), adapter="none", precision="fp32",
+                          settings=Settings(restricted_vocabulary=restricted))
+    backend = assistant.load(progress=False)
+    assert (backend._restrictor is not None) is restricted
+    before = output_vocab._base_ids.cache_info()
+    output_vocab._base_ids(backend.tokenizer)
+    after = output_vocab._base_ids.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == ((1, 0) if restricted else (0, 1))
+
+
 def test_tiny_model_on_an_unseen_question_returns_a_result(assistant, chinook_sqlite_url):
     result = assistant.generate("What is the airspeed velocity of an unladen swallow?", chinook_sqlite_url)
     assert result.candidates
