@@ -134,15 +134,18 @@ class StageReporter:
 @contextlib.contextmanager
 def quiet_transformers(show_bars: bool):
     """Keep transformers' own progress bars and load reports off unless asked for, and
-    bitsandbytes' notice about an optional CPU kernel that would come from a hub (peft
-    imports bitsandbytes while applying any adapter; the notice said nothing to act on)."""
+    bitsandbytes' notices about an optional CPU kernel that would come from a hub (peft
+    imports bitsandbytes while applying any adapter; on AVX512-BF16 CPUs bitsandbytes and
+    the ``kernels`` package it asks log that the kernel is not cached and that its
+    publisher check is skipped offline: nothing a user could act on)."""
     from transformers.utils import logging as hf_logging
 
     was_enabled = hf_logging.is_progress_bar_enabled()
     level = hf_logging.get_verbosity()
-    bnb_cpu = logging.getLogger("bitsandbytes.backends.cpu.ops")
-    bnb_level = bnb_cpu.level
-    bnb_cpu.setLevel(logging.ERROR)
+    hub_kernel_loggers = [logging.getLogger(name) for name in _HUB_KERNEL_LOGGERS]
+    levels = [logger.level for logger in hub_kernel_loggers]
+    for logger in hub_kernel_loggers:
+        logger.setLevel(logging.ERROR)
     if not show_bars:
         hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -152,9 +155,15 @@ def quiet_transformers(show_bars: bool):
             yield
     finally:
         hf_logging.set_verbosity(level)
-        bnb_cpu.setLevel(bnb_level)
+        for logger, was in zip(hub_kernel_loggers, levels):
+            logger.setLevel(was)
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+# Loggers of bitsandbytes' optional hub kernel: bitsandbytes' own CPU ops, and the `kernels`
+# package's hub access (its offline publisher-check notice).
+_HUB_KERNEL_LOGGERS = ("bitsandbytes.backends.cpu.ops", "kernels._internals.hf_hub")
 
 
 def embedded_entry() -> Path:
