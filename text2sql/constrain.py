@@ -13,6 +13,9 @@ the first one that keeps every word of the SQL possible:
   table that has it: forcing one of ``X``'s own columns there would lose that);
 * after ``AS``, or right after a table name, anything goes (a new alias); elsewhere a word must be a SQL keyword, a
   function, a table, a column, an alias, ``T1``-style or at most two letters;
+* a qualifier ``X.`` once every SELECT around it has reached FROM must be a table, an
+  alias or a word written before (a CTE, a derived table): the model wrote ``WHERE
+  cylinder .`` when the column ``Cylinders`` did not come, and that does not even parse;
 * per SELECT (scoped by parentheses, so subqueries have their own): once its FROM has
   named a table, a bare column name must belong to a table of that SELECT or of one
   around it (``SELECT Name FROM country WHERE countrycode = ...`` is refused when only
@@ -87,13 +90,15 @@ class SchemaVocabulary:
         aliases: dict[str, str | None] = {}
         used: set[str] = set()  # tables named after FROM/JOIN so far
         scopes: dict[int, _Scope] = {}  # parenthesis depth -> the SELECT begun there
+        seen: set[str] = set()  # every word so far (CTE names, derived-table aliases)
         for word, _, end, (kind, owner), depth in _words(text):
             low = word.lower()
             for d in [d for d in scopes if d > depth]:
                 del scopes[d]  # its parenthesis is closed
             scope = scopes[max(scopes)] if scopes else None  # the innermost open SELECT
-            if end >= start and not self._fits(text, low, end, kind, owner, aliases, used, scope, scopes):
+            if end >= start and not self._fits(text, low, end, kind, owner, aliases, used, scope, scopes, seen):
                 return False
+            seen.add(low)
             if kind == "as":
                 aliases[low] = owner
             elif kind == "table" and low in self.tables:
@@ -109,10 +114,10 @@ class SchemaVocabulary:
                 scope.select_columns.add(low)
         return True
 
-    def _fits(self, text, low, end, kind, owner, aliases, used, scope, scopes) -> bool:
+    def _fits(self, text, low, end, kind, owner, aliases, used, scope, scopes, seen) -> bool:
         complete = end < len(text)
         if complete and text[end:].lstrip().startswith("."):
-            return True  # a qualifier: an alias may be used before FROM defines it
+            return self._qualifies(low, kind, aliases, scopes, seen)
         if kind == "as":
             return True
         if kind == "table":
@@ -136,6 +141,17 @@ class SchemaVocabulary:
         else:
             names = self.words
         return _has(names, low, prefix=not complete)
+
+    def _qualifies(self, low, kind, aliases, scopes, seen) -> bool:
+        """``low.`` may qualify a name: a table, an alias, a word the query wrote before (a
+        CTE, a derived table's alias), a schema after FROM (``public.album``), or anything
+        while a SELECT around it has not reached FROM (its aliases are still to come).
+        ``WHERE cylinder.`` after every FROM is refused (the model meant ``Cylinders``)."""
+        if kind == "table" or low in self.tables or low in aliases or low in seen:
+            return True
+        if len(low) <= 2 or _ALIAS.match(low):
+            return True
+        return not scopes or any(not sc.after_from for sc in scopes.values())
 
     @functools.cached_property
     def _column_set(self) -> frozenset[str]:

@@ -37,6 +37,9 @@ ALLOWED = [
     "SELECT count(*) FROM Album JOIN Artist ON Album.ArtistId = Artist.ArtistId WHERE Name = 'AC/DC'",
     "SELECT Name, count(*) FROM Track GROUP BY Name ORDER BY count(*) DESC",
     "SELECT max(Total), BillingCountry FROM Invoice GROUP BY BillingCountry",
+    # qualifiers the query defines itself: a derived table's alias, an alias still to come
+    "SELECT sub.Name FROM (SELECT Name FROM Artist) AS sub WHERE sub.Name LIKE 'A%'",
+    "SELECT Title, (SELECT count(*) FROM Track WHERE Track.AlbumId = alb.AlbumId) FROM Album alb",
 ]
 
 REFUSED = [
@@ -49,6 +52,10 @@ REFUSED = [
     "SELECT Title FROM Album WHERE Milliseconds ",  # a bare column of a table the SELECT does not use
     "SELECT Name FROM Track WHERE AlbumId IN (SELECT AlbumId FROM Album WHERE Email ",
     "SELECT Name FROM Track WHERE AlbumId IN (SELECT AlbumId FROM Album) AND Email ",
+    # after FROM, a qualifier that is no table, alias or earlier word: a column being misspelt
+    # (the model wrote `WHERE cylinder .` for the column Cylinders, which does not parse)
+    "SELECT Name FROM Track WHERE Composers.",
+    "SELECT T1.Name FROM Track AS T1 JOIN Album AS T2 ON T1.AlbumId = T2.AlbumId WHERE Titles.",
 ]
 
 
@@ -61,6 +68,13 @@ def test_real_names_are_allowed_at_every_step(vocab, text):
 @pytest.mark.parametrize("text", REFUSED)
 def test_invented_names_are_refused(vocab, text):
     assert not vocab.allows(text, len(text) - 1)
+
+
+def test_a_spaced_qualifier_after_from_is_judged_with_its_dot(vocab):
+    text = "SELECT avg(Milliseconds) FROM Track WHERE Compose"
+    assert vocab.allows(text, len(text) - 1)  # still growing: Composer is a column
+    assert not vocab.allows(text + " .", len(text))  # the model's " ." after it: no such qualifier
+    assert vocab.allows("SELECT a.Title FROM Album AS a WHERE a .", len("SELECT a.Title FROM Album AS a WHERE a"))
 
 
 def test_only_the_new_part_is_judged(vocab):
