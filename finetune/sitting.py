@@ -9,7 +9,9 @@ run's ``metrics.jsonl`` up to that step and its resolved config. ``seed`` puts i
 into a fresh ``output_dir`` when the config says ``resume_from: <packed folder>``; the
 Trainer then resumes from it as from its own checkpoint (the optimizer casts the moments
 back to its fp32 parameters' dtype). A resumed run must be the same run, so ``seed``
-refuses a config that differs from the packed one in anything but where outputs go.
+refuses a config that differs from the packed one in anything but where outputs go and
+``bf16``: precision follows the machine (a sitting on a CPU without AVX512-BF16 goes on in
+fp32, where emulated bf16 would take minutes a step), not the run.
 
     text2sql finetune pack runs/r24 finetune/checkpoints/r24      # end of a sitting; commit it
     text2sql finetune train finetune/configs/default.yaml ... resume_from=finetune/checkpoints/r24
@@ -29,8 +31,9 @@ import yaml
 from text2sql.errors import ConfigError
 
 CONFIG = "run_config.yaml"  # the resolved config, written by train() into output_dir
-# Where outputs go and how often: a later sitting may change these, nothing else.
-_FREE_KEYS = {"output_dir", "save_steps", "save_total_limit", "logging_steps", "resume_from"}
+# Where outputs go and how often, and the machine's precision: a later sitting may change
+# these, nothing else.
+_FREE_KEYS = {"output_dir", "save_steps", "save_total_limit", "logging_steps", "resume_from", "bf16"}
 _SMALL_FILES = ("trainer_state.json", "scheduler.pt", "training_args.bin", "adapter_config.json")
 DEFAULT_MAX_MB = 40.0
 
