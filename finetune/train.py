@@ -270,16 +270,22 @@ def train(cfg: TrainConfig, examples=None) -> Path:
 
 
 def _whole_run(metrics: Path, examples_per_step: int) -> dict:
-    """Wall time and examples/s over every step in ``metrics.jsonl``, resumed sittings
-    included (from the first to the last logged step; pauses between sittings count)."""
+    """Training time and examples/s over every step in ``metrics.jsonl``, resumed sittings
+    included: the sum of the gaps between consecutive steps, leaving out any gap over 20
+    times the median one (a machine that ended and a sitting days later; the first step of
+    each later sitting goes uncounted with it). ``sittings`` counts the pieces."""
     try:
-        rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-        wall = rows[-1]["time"] - rows[0]["time"]
-        steps = rows[-1]["step"] - rows[0]["step"]
-    except (OSError, ValueError, KeyError, IndexError):
+        times = [json.loads(line)["time"] for line in metrics.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError, KeyError):
         return {}
-    return {"all_steps_wall_s": round(wall, 1),
-            "all_steps_examples_per_s": round(steps * examples_per_step / wall, 3) if wall > 0 else None}
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    if not gaps:
+        return {}
+    limit = 20 * sorted(gaps)[len(gaps) // 2]
+    kept = [g for g in gaps if g <= limit]
+    wall = sum(kept)
+    return {"all_steps_wall_s": round(wall, 1), "sittings": 1 + len(gaps) - len(kept),
+            "all_steps_examples_per_s": round(len(kept) * examples_per_step / wall, 3) if wall > 0 else None}
 
 
 def save_adapter(model, adapter_dir: Path, base: str | None = None) -> None:

@@ -35,3 +35,15 @@ def test_a_sitting_that_changes_the_run_itself_is_refused(packed, tmp_path):
     cfg = dataclasses.replace(TrainConfig(bf16=True), lora_r=8, resume_from=str(packed))
     with pytest.raises(ConfigError, match=r"packed from another run \(lora_r: 16 there, 8 here\)"):
         seed(tmp_path, cfg)
+
+
+def test_the_whole_run_speed_leaves_out_the_days_between_sittings(tmp_path):
+    import json
+
+    from text2sql.finetune.train import _whole_run
+
+    times = [0, 10, 20, 31, 40] + [400_000 + 12 * i for i in range(4)]  # 4 steps in a sitting days later
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text("".join(json.dumps({"step": i + 1, "loss": 1.0, "time": t}) + "\n" for i, t in enumerate(times)))
+    got = _whole_run(metrics, examples_per_step=16)
+    assert got == {"all_steps_wall_s": 76.0, "sittings": 2, "all_steps_examples_per_s": round(7 * 16 / 76, 3)}
