@@ -16,6 +16,12 @@ Each configuration is one ``text2sql eval`` run (``--precision P``, ``+rv`` adds
 report there is reused, so an interrupted comparison resumes. Single-request speed is
 ``bench/latency.py``'s business: the seconds per question here are what the batched runs
 took (on an otherwise idle machine when the runs were).
+
+``--from NAME=REPORT.json ...`` pairs committed ``text2sql eval`` reports instead of
+running anything, e.g. two adapters evaluated the same way on the full dev set:
+
+    python bench/precision.py --from v4=bench/results/eval/adapter-v4-spider-dev-w8a16rv.json \
+        r24=bench/results/eval/adapter-spider-dev-w8a16rv.json --reference v4 --out bench/results/precision-adapters.json
 """
 
 from __future__ import annotations
@@ -69,6 +75,21 @@ def compare(reports: dict[str, dict], reference: str = "fp32") -> list[dict]:
     return rows
 
 
+def given_reports(parser, pairs: list[str]) -> dict[str, dict]:
+    """``NAME=path`` pairs read as eval reports (a parser error names a bad one)."""
+    reports = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name:
+            parser.error(f"--from takes NAME=REPORT.json (got {pair!r})")
+        try:
+            reports[name] = json.loads(Path(path).read_text())
+            reports[name]["outcomes"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--from {pair}: not a text2sql eval report.json ({exc})")
+    return reports
+
+
 def table(result: dict) -> str:
     lines = [f"| configuration | questions | EX % | change vs {result['reference']} (points) | same SQL as {result['reference']} "
              "| gained / lost | s / question (batches of 8) |", "|---|---|---|---|---|---|---|"]
@@ -90,12 +111,20 @@ def main(argv=None) -> int:
     parser.add_argument("--reference", default="fp32", help="the configuration the others are paired with")
     parser.add_argument("--reports", type=Path, default=ROOT / "out" / "precision")
     parser.add_argument("--out", default="bench/results/precision.json")
+    parser.add_argument("--from", dest="given", nargs="+", metavar="NAME=REPORT",
+                        help="pair these text2sql eval report.json files instead of running --configs")
     args = parser.parse_args(argv)
-    if args.reference not in args.configs:
-        parser.error(f"{args.reference} is the reference: keep it in --configs")
-    reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
+    if args.given:
+        reports = given_reports(parser, args.given)
+        args.limit = reports[args.reference]["summary"]["evaluated"] if args.reference in reports else None
+        machine = reports.get(args.reference, {}).get("summary", {}).get("machine")
+    else:
+        reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
+        machine = cpu_info()
+    if args.reference not in reports:
+        parser.error(f"{args.reference} is the reference: keep it in --configs (or --from)")
     result = {"reference": args.reference, "limit": args.limit, "model": reports[args.reference]["summary"]["model"],
-              "machine": cpu_info(), "rows": compare(reports, args.reference)}
+              "machine": machine, "rows": compare(reports, args.reference)}
     return publish(result, args.out, table)
 
 

@@ -272,8 +272,8 @@ def train(cfg: TrainConfig, examples=None) -> Path:
 def _whole_run(metrics: Path, examples_per_step: int) -> dict:
     """Training time and examples/s over every step in ``metrics.jsonl``, resumed sittings
     included: the sum of the gaps between consecutive steps, leaving out any gap over 20
-    times the median one (a machine that ended and a sitting days later; the first step of
-    each later sitting goes uncounted with it). ``sittings`` counts the pieces."""
+    times the median one (a machine that ended and a sitting days later, a paused job; the
+    step after each such gap goes uncounted with it). ``pauses_left_out`` counts them."""
     try:
         times = [json.loads(line)["time"] for line in metrics.read_text().splitlines() if line.strip()]
     except (OSError, ValueError, KeyError):
@@ -284,7 +284,7 @@ def _whole_run(metrics: Path, examples_per_step: int) -> dict:
     limit = 20 * sorted(gaps)[len(gaps) // 2]
     kept = [g for g in gaps if g <= limit]
     wall = sum(kept)
-    return {"all_steps_wall_s": round(wall, 1), "sittings": 1 + len(gaps) - len(kept),
+    return {"all_steps_wall_s": round(wall, 1), "pauses_left_out": len(gaps) - len(kept),
             "all_steps_examples_per_s": round(len(kept) * examples_per_step / wall, 3) if wall > 0 else None}
 
 

@@ -85,6 +85,15 @@ def test_precision_bench_pairs_each_configuration_with_fp32_and_reuses_finished_
     assert "change vs fp32+rv" in paired.stdout
     wrong = subprocess.run(cmd + ["--reference", "bf16"], capture_output=True, text=True, timeout=300)
     assert wrong.returncode != 0 and "bf16 is the reference: keep it in --configs" in wrong.stderr
+    given = subprocess.run([sys.executable, str(ROOT / "bench" / "precision.py"), "--reference", "old", "--from",
+                            f"old={reports / 'fp32' / 'report.json'}", f"new={reports / 'fp32+rv' / 'report.json'}",
+                            "--out", str(tmp_path / "given.json")], capture_output=True, text=True, timeout=300)
+    assert given.returncode == 0, given.stderr[-3000:]  # committed reports paired without running anything
+    old, new = json.loads((tmp_path / "given.json").read_text())["rows"]
+    assert (old["config"], new["config"]) == ("old", "new") and new["gained"] == rv["gained"] and new["lost"] == rv["lost"]
+    bad = subprocess.run([sys.executable, str(ROOT / "bench" / "precision.py"), "--reference", "old", "--from",
+                          f"old={tmp_path}"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "not a text2sql eval report.json" in bad.stderr
 
 
 def test_decode_rate_counts_from_the_first_streamed_token_to_the_last():

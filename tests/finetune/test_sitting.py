@@ -46,4 +46,4 @@ def test_the_whole_run_speed_leaves_out_the_days_between_sittings(tmp_path):
     metrics = tmp_path / "metrics.jsonl"
     metrics.write_text("".join(json.dumps({"step": i + 1, "loss": 1.0, "time": t}) + "\n" for i, t in enumerate(times)))
     got = _whole_run(metrics, examples_per_step=16)
-    assert got == {"all_steps_wall_s": 76.0, "sittings": 2, "all_steps_examples_per_s": round(7 * 16 / 76, 3)}
+    assert got == {"all_steps_wall_s": 76.0, "pauses_left_out": 1, "all_steps_examples_per_s": round(7 * 16 / 76, 3)}

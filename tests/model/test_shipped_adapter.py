@@ -39,7 +39,7 @@ def test_shipped_adapter_has_its_card_config_and_dev_report():
     for needle in ("base_model: google/gemma-3-270m", "library_name: peft", "license: gemma", "- spider",
                    "Q4_K_M", "Gemma Terms of Use", "CC BY-SA 4.0"):
         assert needle in card
-    assert "output_dir: runs/default" in (DEFAULT_ADAPTER_DIR / "training_config.yaml").read_text()
+    assert "output_dir: runs/r24" in (DEFAULT_ADAPTER_DIR / "training_config.yaml").read_text()
     summary = json.loads(DEV_REPORT.read_text())["summary"]
     assert summary["evaluated"] == 972 and summary["skipped"] == 62 and summary["n_candidates"] == 1
     assert "adapter" in summary["model"]
