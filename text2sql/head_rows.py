@@ -53,26 +53,37 @@ class Int8Rows(Rows):
 
 
 class DynamicQuantRows:
-    """Rows of a torch.ao dynamic quantized head, as a dynamic quantized Linear of their own."""
+    """Rows of a torch.ao dynamic quantized head, as a dynamic quantized Linear of their own.
+    ``parts`` is the head unpacked once (``unpack_dynamic``): unpacking its 262k packed rows
+    takes seconds on a CPU, and every generation with the restricted vocabulary needs rows."""
 
-    def __init__(self, index, head):
+    def __init__(self, index, head, parts):
         import torch
         from torch.ao.nn.quantized.dynamic import Linear
 
-        weight, bias = head.weight(), head.bias()
-        ints = weight.int_repr().index_select(0, index)
-        if weight.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
+        ints, scales, zero_points, bias = parts
+        if scales is not None:
             rows = torch._make_per_channel_quantized_tensor(
-                ints, weight.q_per_channel_scales().index_select(0, index),
-                weight.q_per_channel_zero_points().index_select(0, index), 0)
+                ints.index_select(0, index), scales.index_select(0, index), zero_points.index_select(0, index), 0)
         else:
-            rows = torch._make_per_tensor_quantized_tensor(ints, weight.q_scale(), weight.q_zero_point())
+            rows = torch._make_per_tensor_quantized_tensor(ints.index_select(0, index), *zero_points)
         self.index = index
         self.module = Linear(head.in_features, len(index), dtype=torch.qint8)
         self.module.set_weight_bias(rows, None if bias is None else bias.index_select(0, index))
 
     def __call__(self, hidden):
         return self.module(hidden.float())
+
+
+def unpack_dynamic(head):
+    """(int8 rows, per-row scales, per-row zero points, bias) of a dynamic quantized head;
+    for a per-tensor head, scales is None and zero points is (scale, zero point)."""
+    import torch
+
+    weight, bias = head.weight(), head.bias()
+    if weight.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
+        return weight.int_repr(), weight.q_per_channel_scales(), weight.q_per_channel_zero_points(), bias
+    return weight.int_repr(), None, (weight.q_scale(), weight.q_zero_point()), bias
 
 
 def gatherer(model):
@@ -89,8 +100,8 @@ def gatherer(model):
         return torch.tensor([i for i in ids if i < size], dtype=torch.long, device=device)
 
     if isinstance(head, DynamicLinear):
-        size = head.out_features
-        return size, lambda ids: DynamicQuantRows(index_of(ids, size, "cpu"), head)
+        size, parts = head.out_features, unpack_dynamic(head)  # once per model (seconds), not per generation
+        return size, lambda ids: DynamicQuantRows(index_of(ids, size, "cpu"), head, parts)
     if isinstance(head, Int8WeightLinear):
         def int8(ids):
             index = index_of(ids, head.out_features, head.weight.device)
