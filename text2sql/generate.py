@@ -146,7 +146,7 @@ class TransformersBackend:
             greedy = self._greedy(prompt, max_new_tokens, on_token, cancel, prefix, vocabulary)
             candidates = [greedy]
             if n > 1:
-                for text in self._beams(prompt, n, max_new_tokens, cancel, vocabulary):
+                for text in self._beams(prompt, n, max_new_tokens, cancel, prefix, vocabulary):
                     if text not in candidates:
                         candidates.append(text)
             return candidates[:n]
@@ -281,16 +281,22 @@ class TransformersBackend:
                            "total_s": round(time.perf_counter() - started, 4), "decode_tokens_per_s": None}
         return [self._finish(row, total) for row in out]
 
-    def _beams(self, prompt, n, max_new_tokens, cancel, vocabulary=None) -> list[str]:
+    def _beams(self, prompt, n, max_new_tokens, cancel, prefix=None, vocabulary=None) -> list[str]:
+        """``n`` beams, ranked by likelihood. The schema prefix's cached KV, copied for each
+        beam, spares the n-fold prefill of the whole prompt (the same output, tested)."""
         import torch
         from transformers import StoppingCriteriaList
 
         ids = self._encode(prompt)
+        past = self._cached_prefix(ids, prefix, cancel) if prefix else None
+        if past is not None:
+            past.batch_repeat_interleave(n)
         stop = StoppingCriteriaList([StopAtStatementEnd(self.tokenizer, ids.shape[1], cancel)])
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
+                **kv_cache_kwargs(past),
                 num_beams=n,
                 num_return_sequences=n,
                 early_stopping=True,

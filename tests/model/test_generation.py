@@ -110,6 +110,18 @@ def test_schema_prefix_cache_gives_identical_output(tiny_loaded, chinook, questi
     assert other_question == plain.generate(_prompt(chinook, TINY_PAIRS[-1][0])[0]) == [TINY_PAIRS[-1][1]]
 
 
+def test_beam_candidates_from_the_cached_prefix_equal_those_from_the_whole_prompt(tiny_loaded, chinook):
+    """--n 4 copies the schema prefix's KV for each beam instead of prefilling the whole
+    prompt n times; the candidates must not change (sliding layers included)."""
+    cached, plain = TransformersBackend(tiny_loaded), TransformersBackend(tiny_loaded)
+    for k, (question, sql) in enumerate(TINY_PAIRS[:2]):
+        text, prefix = _prompt(chinook, question)
+        candidates = cached.generate(text, n=3, prefix=prefix)
+        if k == 0:  # the greedy candidate built the prefix's KV, the beams reused it
+            assert cached.prefix_stats == {"hits": 1, "misses": 1}
+        assert candidates == plain.generate(text, n=3) and candidates[0] == sql and len(candidates) > 1
+
+
 def test_a_prefix_that_does_not_match_the_prompt_is_not_used(tiny_backend, chinook):
     text, _ = _prompt(chinook, TINY_PAIRS[0][0])
     stats = dict(tiny_backend.prefix_stats)
