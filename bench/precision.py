@@ -114,16 +114,17 @@ def main(argv=None) -> int:
     parser.add_argument("--from", dest="given", nargs="+", metavar="NAME=REPORT",
                         help="pair these text2sql eval report.json files instead of running --configs")
     args = parser.parse_args(argv)
+    names = [pair.partition("=")[0] for pair in args.given] if args.given else args.configs
+    if args.reference not in names:  # before any run
+        parser.error(f"{args.reference} is the reference: keep it in --configs (or --from)")
     if args.given:
         reports = given_reports(parser, args.given)
-        args.limit = reports[args.reference]["summary"]["evaluated"] if args.reference in reports else None
-        machine = reports.get(args.reference, {}).get("summary", {}).get("machine")
+        summary = reports[args.reference]["summary"]
+        limit, machine = summary["evaluated"], summary.get("machine")
     else:
         reports = {c: run(c, args.limit, args.adapter, args.reports, args.data, args.model) for c in args.configs}
-        machine = cpu_info()
-    if args.reference not in reports:
-        parser.error(f"{args.reference} is the reference: keep it in --configs (or --from)")
-    result = {"reference": args.reference, "limit": args.limit, "model": reports[args.reference]["summary"]["model"],
+        limit, machine = args.limit, cpu_info()
+    result = {"reference": args.reference, "limit": limit, "model": reports[args.reference]["summary"]["model"],
               "machine": machine, "rows": compare(reports, args.reference)}
     return publish(result, args.out, table)
 
