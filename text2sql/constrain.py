@@ -14,8 +14,10 @@ the first one that keeps every word of the SQL possible:
 * after ``AS``, or right after a table name, anything goes (a new alias); elsewhere a word must be a SQL keyword, a
   function, a table, a column, an alias, ``T1``-style or at most two letters;
 * a qualifier ``X.`` once every SELECT around it has reached FROM must be a table, an
-  alias or a word written before (a CTE, a derived table): the model wrote ``WHERE
-  cylinder .`` when the column ``Cylinders`` did not come, and that does not even parse;
+  alias or a word written before other than as a qualifier (a CTE, a derived table): the
+  model wrote ``WHERE cylinder .`` when the column ``Cylinders`` did not come, which does
+  not even parse, and ``SELECT T1.title FROM album ORDER BY sum(T1.`` with no ``T1``
+  defined (a ``T1``-style qualifier is free only while its FROM is still to come);
 * per SELECT (scoped by parentheses, so subqueries have their own): once its FROM has
   named a table, a bare column name must belong to a table of that SELECT or of one
   around it (``SELECT Name FROM country WHERE countrycode = ...`` is refused when only
@@ -98,7 +100,8 @@ class SchemaVocabulary:
             scope = scopes[max(scopes)] if scopes else None  # the innermost open SELECT
             if end >= start and not self._fits(text, low, end, kind, owner, aliases, used, scope, scopes, seen):
                 return False
-            seen.add(low)
+            if not text[end:].lstrip().startswith("."):
+                seen.add(low)  # a qualifier is not a definition: `SELECT T1.x FROM t` defines no T1
             if kind == "as":
                 aliases[low] = owner
             elif kind == "table" and low in self.tables:
@@ -130,7 +133,8 @@ class SchemaVocabulary:
             # (not only X's: text2sql.repair moves a column to its one right table).
             known = owner in self.tables or aliases.get(owner) in self.tables
             names = self._columns_of(frozenset(used)) if known and used else self.columns
-        elif len(low) <= 2 or _ALIAS.match(low) or low in aliases:
+        elif low in aliases or ((len(low) <= 2 or _ALIAS.match(low)) and not self._defined_only(
+                text, end - len(low), low, scopes, seen)):
             return True
         elif not complete and any(a.startswith(low) for a in aliases):
             return True  # an alias still being written
@@ -142,14 +146,21 @@ class SchemaVocabulary:
             names = self.words
         return _has(names, low, prefix=not complete)
 
+    @staticmethod
+    def _defined_only(text, begin, low, scopes, seen) -> bool:
+        """Once every SELECT around it has reached FROM, a short or ``T1``-style word is no
+        longer a free alias-to-come: it must have been written before (not as a qualifier)
+        or name a derived table (``(SELECT ...) T1``); else it is judged as a name."""
+        if not scopes or any(not sc.after_from for sc in scopes.values()):
+            return False
+        return low not in seen and not text[:begin].rstrip().endswith(")")
+
     def _qualifies(self, low, kind, aliases, scopes, seen) -> bool:
         """``low.`` may qualify a name: a table, an alias, a word the query wrote before (a
         CTE, a derived table's alias), a schema after FROM (``public.album``), or anything
         while a SELECT around it has not reached FROM (its aliases are still to come).
         ``WHERE cylinder.`` after every FROM is refused (the model meant ``Cylinders``)."""
         if kind == "table" or low in self.tables or low in aliases or low in seen:
-            return True
-        if len(low) <= 2 or _ALIAS.match(low):
             return True
         return not scopes or any(not sc.after_from for sc in scopes.values())
 
