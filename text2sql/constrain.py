@@ -12,7 +12,8 @@ the first one that keeps every word of the SQL possible:
   wrong one of those tables is left for ``text2sql.repair``, which moves it to the only
   table that has it: forcing one of ``X``'s own columns there would lose that);
 * after ``AS``, or right after a table name, anything goes (a new alias); elsewhere a word must be a SQL keyword, a
-  function, a table, a column, an alias, ``T1``-style or at most two letters;
+  function, a table, a column, an alias, or ``T1``-style or at most two letters (these
+  last two only while a FROM is still to come, or when defined before);
 * a qualifier ``X.`` once every SELECT around it has reached FROM must be a table, an
   alias or a word written before other than as a qualifier (a CTE, a derived table): the
   model wrote ``WHERE cylinder .`` when the column ``Cylinders`` did not come, which does
@@ -151,9 +152,7 @@ class SchemaVocabulary:
         """Once every SELECT around it has reached FROM, a short or ``T1``-style word is no
         longer a free alias-to-come: it must have been written before (not as a qualifier)
         or name a derived table (``(SELECT ...) T1``); else it is judged as a name."""
-        if not scopes or any(not sc.after_from for sc in scopes.values()):
-            return False
-        return low not in seen and not text[:begin].rstrip().endswith(")")
+        return _past_every_from(scopes) and low not in seen and not text[:begin].rstrip().endswith(")")
 
     def _qualifies(self, low, kind, aliases, scopes, seen) -> bool:
         """``low.`` may qualify a name: a table, an alias, a word the query wrote before (a
@@ -162,7 +161,7 @@ class SchemaVocabulary:
         ``WHERE cylinder.`` after every FROM is refused (the model meant ``Cylinders``)."""
         if kind == "table" or low in self.tables or low in aliases or low in seen:
             return True
-        return not scopes or any(not sc.after_from for sc in scopes.values())
+        return not _past_every_from(scopes)
 
     @functools.cached_property
     def _column_set(self) -> frozenset[str]:
@@ -190,6 +189,11 @@ class _Scope:
         self.tables: set[str] = set()
         self.after_from = False
         self.select_columns: set[str] = set()
+
+
+def _past_every_from(scopes: dict) -> bool:
+    """Every open SELECT has written its FROM: no alias of theirs is still to come."""
+    return bool(scopes) and all(sc.after_from for sc in scopes.values())
 
 
 # Words of a select list that are never read as a column name there.
