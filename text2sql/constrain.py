@@ -44,6 +44,7 @@ TOP_K = 16
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ALIAS = re.compile(r"^t\d*$")
 _QUALIFIER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\.$")
+_DOT_NEXT = re.compile(r"\s*\.")  # after a word: it qualifies what follows
 _NUMBER = re.compile(r"[0-9A-Za-z_.]*")
 _TABLE_KEYWORDS = {"from", "join", "into", "update"}
 
@@ -99,9 +100,11 @@ class SchemaVocabulary:
             for d in [d for d in scopes if d > depth]:
                 del scopes[d]  # its parenthesis is closed
             scope = scopes[max(scopes)] if scopes else None  # the innermost open SELECT
-            if end >= start and not self._fits(text, low, end, kind, owner, aliases, used, scope, scopes, seen):
+            qualifier = _DOT_NEXT.match(text, end) is not None
+            if end >= start and not self._fits(text, low, end, qualifier, kind, owner, aliases, used, scope,
+                                               scopes, seen):
                 return False
-            if not text[end:].lstrip().startswith("."):
+            if not qualifier:
                 seen.add(low)  # a qualifier is not a definition: `SELECT T1.x FROM t` defines no T1
             if kind == "as":
                 aliases[low] = owner
@@ -118,9 +121,9 @@ class SchemaVocabulary:
                 scope.select_columns.add(low)
         return True
 
-    def _fits(self, text, low, end, kind, owner, aliases, used, scope, scopes, seen) -> bool:
+    def _fits(self, text, low, end, qualifier, kind, owner, aliases, used, scope, scopes, seen) -> bool:
         complete = end < len(text)
-        if complete and text[end:].lstrip().startswith("."):
+        if qualifier:
             return self._qualifies(low, kind, aliases, scopes, seen)
         if kind == "as":
             return True
