@@ -137,7 +137,7 @@ class SchemaVocabulary:
             # (not only X's: text2sql.repair moves a column to its one right table).
             known = owner in self.tables or aliases.get(owner) in self.tables
             names = self._columns_of(frozenset(used)) if known and used else self.columns
-        elif low in aliases or ((len(low) <= 2 or _ALIAS.match(low)) and not self._defined_only(
+        elif low in aliases or ((len(low) <= 2 or _ALIAS.match(low)) and not self._undefined_after_from(
                 text, end - len(low), low, scopes, seen)):
             return True
         elif not complete and any(a.startswith(low) for a in aliases):
@@ -151,7 +151,7 @@ class SchemaVocabulary:
         return _has(names, low, prefix=not complete)
 
     @staticmethod
-    def _defined_only(text, begin, low, scopes, seen) -> bool:
+    def _undefined_after_from(text, begin, low, scopes, seen) -> bool:
         """Once every SELECT around it has reached FROM, a short or ``T1``-style word is no
         longer a free alias-to-come: it must have been written before (not as a qualifier)
         or name a derived table (``(SELECT ...) T1``); else it is judged as a name."""
