@@ -45,6 +45,9 @@ class Outcome:
     seconds: float = 0.0  # generation + validation of this question
     new_tokens: int | None = None  # tokens the greedy decode wrote (backend timings, when it has them)
     decode_tokens_per_s: float | None = None
+    # with n > 1: every candidate in the assistant's order, as {"sql", "ok"} ("ok": it validated
+    # and ran with a one-row limit), so other selection rules can be scored from the report
+    candidates: list[dict] | None = None
 
 
 @dataclass
@@ -200,7 +203,8 @@ def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progre
 
 
 def _generate(chunk, db_path, assistant, n: int, batched: bool) -> list[tuple[str, str | None, dict | None]]:
-    """(predicted SQL, generation error, backend timings) per example; never raises."""
+    """(predicted SQL, generation error, backend timings) per example; never raises. With
+    ``n > 1`` the timings also carry ``candidates``: each one's SQL and whether it was ok."""
     url = f"sqlite:///{db_path}"
     try:
         if batched:
@@ -208,7 +212,10 @@ def _generate(chunk, db_path, assistant, n: int, batched: bool) -> list[tuple[st
             return [("", f"generation: {r}", None) if isinstance(r, Exception) else (r.sql, None, None)
                     for r in results]
         result = assistant.generate(chunk[0].question, url, n=n, execute_check=n > 1)
-        return [(result.sql, None, getattr(assistant.backend, "last_stats", None))]
+        stats = dict(getattr(assistant.backend, "last_stats", None) or {})
+        if n > 1:
+            stats["candidates"] = [{"sql": c.sql, "ok": c.ok} for c in result.candidates]
+        return [(result.sql, None, stats)]
     except Exception as err:  # the model must not stop the evaluation
         return [("", f"generation: {err}", None) for _ in chunk]
 
@@ -225,7 +232,8 @@ def _score(ex: EvalExample, pred: str, error: str | None, stats: dict | None, se
             error = str(err).splitlines()[0][:300]
     return Outcome(ex.db_id, ex.question, ex.gold, pred, ex.hardness, ok,
                    normalized_sql(pred) == normalized_sql(ex.gold) if pred else False,
-                   error, seconds, (stats or {}).get("new_tokens"), (stats or {}).get("decode_tokens_per_s"))
+                   error, seconds, (stats or {}).get("new_tokens"), (stats or {}).get("decode_tokens_per_s"),
+                   (stats or {}).get("candidates"))
 
 
 def write_report(report: EvalReport, out_dir) -> tuple[Path, Path]:

@@ -265,3 +265,18 @@ def test_shared_prefix_training_runs_from_the_cli_with_frozen_bf16_weights(tiny_
     assert dtypes == {(True, "torch.float32"), (False, "torch.bfloat16")}
     lora_dropouts = [d for m in model.modules() if hasattr(m, "lora_dropout") for d in m.lora_dropout.values()]
     assert lora_dropouts and all(type(d).__name__ == "Identity" for d in lora_dropouts)
+
+
+def test_guided_eval_records_every_candidate_and_picks_the_first_that_ran(tiny_model_dir, tmp_path):
+    out = tmp_path / "eval"
+    proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(SPIDER), "--split", "dev",
+                           "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
+                           "--limit", "3", "--n", "3", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["n_candidates"] == 3
+    for o in report["outcomes"]:
+        sqls = [c["sql"] for c in o["candidates"]]
+        assert 1 <= len(sqls) <= 3 and len(set(sqls)) == len(sqls)
+        ran = [c["sql"] for c in o["candidates"] if c["ok"]]
+        assert o["pred"] == (ran[0] if ran else o["pred"]) and o["pred"] in sqls
