@@ -109,3 +109,38 @@ def test_decode_rate_counts_from_the_first_streamed_token_to_the_last():
     assert row["decode_tok_s"] == pytest.approx(4 / 0.4)
     assert request_row("single", "q", 0.0, 1.0, [0.5], 1, False, None)["decode_tok_s"] is None
     assert request_row("single", "q", 0.0, 1.0, [], 0, False, None)["ttft_s"] == 1.0
+
+
+def test_selection_bench_scores_each_rule_by_running_every_candidate(tmp_path):
+    """On a real Spider database: greedy fails to run, the first candidate that ran counts the
+    wrong table, most candidates agree on the right count; in the second question the first
+    that ran returns nothing and the next returns the right rows."""
+    def outcome(gold, *candidates):
+        return {"db_id": "concert_singer", "question": gold, "gold": gold,
+                "candidates": [{"sql": sql, "ok": ok} for sql, ok in candidates]}
+
+    report = {"summary": {"evaluated": 2, "data": "hand-made", "n_candidates": 4}, "outcomes": [
+        outcome("SELECT count(*) FROM singer", ("SELECT count(*) FROM nowhere", False),
+                ("SELECT count(*) FROM stadium", True), ("SELECT count(*) FROM singer", True),
+                ("SELECT count(singer_id) FROM singer", True)),
+        outcome("SELECT name FROM singer WHERE country = 'France'",
+                ("SELECT name FROM singer WHERE country = 'france'", True),
+                ("SELECT name FROM singer WHERE country = 'France'", True)),
+    ]}
+    path, out = tmp_path / "report.json", tmp_path / "selection.json"
+    path.write_text(json.dumps(report))
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "selection.py"), str(path), "--out", str(out),
+                           "--databases", str(ROOT.parent / "shared" / "data" / "spider" / "database")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {r["k"]: r for r in json.loads(out.read_text())["rows"]}
+    assert sorted(rows) == [1, 2, 4]
+    assert rows[1] == {"k": 1, "greedy": 0.0, "first-ok": 0.0, "first-rows": 0.0, "vote": 0.0, "vote-rows": 0.0,
+                       "oracle": 0.0}
+    assert (rows[4]["greedy"], rows[4]["first-ok"], rows[4]["first-rows"]) == (0.0, 0.0, 50.0)
+    assert (rows[4]["vote"], rows[4]["oracle"]) == (50.0, 100.0)
+    assert "| 4 | 0.0 | 0.0 | 50.0 | 50.0 |" in proc.stdout
+    missing = subprocess.run([sys.executable, str(ROOT / "bench" / "selection.py"),
+                              str(ROOT / "bench" / "results" / "eval" / "adapter-spider-dev-w8a16rv.json")],
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and "evaluate with text2sql eval --n N" in missing.stderr
