@@ -11,16 +11,21 @@ it validated and ran. Every candidate is run here in full, read-only, on the que
 SQLite database, and each rule picks one per question:
 
 * ``greedy``: candidate 0, what ``--n 1`` answers;
-* ``first-ok``: the first candidate that validated and ran (the assistant's rule);
+* ``first-ok``: the first candidate that validated and ran;
 * ``first-rows``: the first that ran and returned at least one row, else ``first-ok``;
 * ``vote``: among those that ran, the one whose result most candidates share (the
   earliest on ties), i.e. self-consistency over execution results;
 * ``vote-rows``: ``vote`` among those that returned rows, else ``first-ok``;
+* ``first-answer``: the first that ran and answered something (``pipeline.answers_something``:
+  not empty, not only NULLs, not one row of zeros), else ``first-ok``: the assistant's rule
+  since these measurements (it was ``first-ok`` before);
 * ``oracle``: a correct one when any is: the ceiling no rule can pass.
 
 ``--k`` scores each rule on the first k candidates only. This approximates ``--n k``:
 beam search with fewer beams can rank different candidates, so confirm a chosen k with its
-own ``text2sql eval`` run.
+own ``text2sql eval`` run. A rule chosen on these questions is chosen on the test set, so
+each rule is also scored on two halves of the databases (alternate ones in name order): a
+rule worth shipping wins on both, not on one half's luck.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pathlib import Path
 from idle import publish  # bench/idle.py (the script's own folder is on sys.path)
 
 from text2sql.finetune.compare import order_key_columns, results_match
+from text2sql.pipeline import answers_something
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIDER = ROOT.parent / "shared" / "data" / "spider"
@@ -89,18 +95,27 @@ RULES = {
     "first-rows": lambda cands: next((c for c in _ran(cands) if c["rows"]), None) or _first_ok(cands),
     "vote": lambda cands: _vote(_ran(cands)) or _first_ok(cands),
     "vote-rows": lambda cands: _vote([c for c in _ran(cands) if c["rows"]]) or _first_ok(cands),
+    "first-answer": lambda cands: next((c for c in _ran(cands) if answers_something(c["rows"])), None)
+    or _first_ok(cands),
     "oracle": lambda cands: next((c for c in cands if c["ex"]), cands[0]),
 }
 
 
-def score(scored: list[list[dict]], ks: list[int]) -> list[dict]:
-    """One row per k: each rule's EX (%) when it sees the first k candidates."""
+def score(scored: list[list[dict]], ks: list[int], db_ids: list[str]) -> list[dict]:
+    """One row per subset (all, then each half of the databases) and k: each rule's EX (%)
+    when it sees the first k candidates."""
+    names = sorted(set(db_ids))
+    subsets = {"all": range(len(scored))}
+    for half in (0, 1):
+        keep = set(names[half::2])
+        subsets[f"half {half + 1}"] = [i for i, db in enumerate(db_ids) if db in keep]
     out = []
-    for k in ks:
-        row = {"k": k}
-        for name, rule in RULES.items():
-            row[name] = round(100.0 * sum(rule(cands[:k])["ex"] for cands in scored) / len(scored), 1)
-        out.append(row)
+    for subset, idx in subsets.items():
+        for k in ks:
+            row = {"subset": subset, "questions": len(idx), "k": k}
+            for name, rule in RULES.items():
+                row[name] = round(100.0 * sum(rule(scored[i][:k])["ex"] for i in idx) / len(idx), 1) if idx else 0.0
+            out.append(row)
     return out
 
 
@@ -114,7 +129,7 @@ def main(argv=None) -> int:
     report = json.loads(args.report.read_text())
     n = report["summary"]["n_candidates"]
     ks = args.k or sorted({1, n} | {2 ** i for i in range(1, n.bit_length()) if 2 ** i <= n})
-    rows = score(run_candidates(report, args.databases), ks)
+    rows = score(run_candidates(report, args.databases), ks, [o["db_id"] for o in report["outcomes"]])
     return publish({"report": str(args.report), "summary": report["summary"], "rows": rows}, str(args.out), table)
 
 
@@ -122,8 +137,9 @@ def table(result: dict) -> str:
     s = result["summary"]
     lines = [f"Selection rules on {s['evaluated']} questions ({s['data']}, n = {s['n_candidates']}; "
              "EX %, each rule seeing the first k candidates)", "",
-             "| k | " + " | ".join(RULES) + " |", "|---" * (len(RULES) + 1) + "|"]
-    lines += [f"| {r['k']} | " + " | ".join(str(r[name]) for name in RULES) + " |" for r in result["rows"]]
+             "| questions | k | " + " | ".join(RULES) + " |", "|---" * (len(RULES) + 2) + "|"]
+    lines += [f"| {r['subset']} ({r['questions']}) | {r['k']} | " + " | ".join(str(r[name]) for name in RULES) + " |"
+              for r in result["rows"]]
     return "\n".join(lines)
 
 

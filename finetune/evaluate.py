@@ -6,7 +6,8 @@ string equality: a cheap sanity metric, NOT Spider's exact-set match.
 Databases that are missing or have no tables are skipped and counted (Spider dev: 972
 questions evaluated, 62 skipped for ``wta_1``). Generation goes through the same
 ``Assistant`` as the product: ``n=1`` is greedy; ``n>1`` is execution-guided selection
-(the first of n candidates that validates and executes).
+(the first of n candidates that validates, executes and returns rows that answer something,
+else the first that validates and executes: ``Assistant.generate``).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ class Outcome:
     seconds: float = 0.0  # generation + validation of this question
     new_tokens: int | None = None  # tokens the greedy decode wrote (backend timings, when it has them)
     decode_tokens_per_s: float | None = None
-    # with n > 1: every candidate in the assistant's order, as {"sql", "ok"} ("ok": it validated
-    # and ran with a one-row limit), so other selection rules can be scored from the report
+    # with n > 1: every candidate in the assistant's order, as {"sql", "ok", "answered"} (it
+    # validated and ran; its rows answered something), so other selection rules can be scored
     candidates: list[dict] | None = None
 
 
@@ -214,7 +215,7 @@ def _generate(chunk, db_path, assistant, n: int, batched: bool) -> list[tuple[st
         result = assistant.generate(chunk[0].question, url, n=n, execute_check=n > 1)
         stats = dict(getattr(assistant.backend, "last_stats", None) or {})
         if n > 1:
-            stats["candidates"] = [{"sql": c.sql, "ok": c.ok} for c in result.candidates]
+            stats["candidates"] = [{"sql": c.sql, "ok": c.ok, "answered": c.answered} for c in result.candidates]
         return [(result.sql, None, stats)]
     except Exception as err:  # the model must not stop the evaluation
         return [("", f"generation: {err}", None) for _ in chunk]

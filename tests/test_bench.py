@@ -133,13 +133,15 @@ def test_selection_bench_scores_each_rule_by_running_every_candidate(tmp_path):
                            "--databases", str(ROOT.parent / "shared" / "data" / "spider" / "database")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = {r["k"]: r for r in json.loads(out.read_text())["rows"]}
+    result = json.loads(out.read_text())["rows"]
+    assert [(r["subset"], r["questions"]) for r in result if r["k"] == 1] == [("all", 2), ("half 1", 2), ("half 2", 0)]
+    rows = {r["k"]: r for r in result if r["subset"] == "all"}
     assert sorted(rows) == [1, 2, 4]
-    assert rows[1] == {"k": 1, "greedy": 0.0, "first-ok": 0.0, "first-rows": 0.0, "vote": 0.0, "vote-rows": 0.0,
-                       "oracle": 0.0}
-    assert (rows[4]["greedy"], rows[4]["first-ok"], rows[4]["first-rows"]) == (0.0, 0.0, 50.0)
+    assert rows[1] == {"subset": "all", "questions": 2, "k": 1, "greedy": 0.0, "first-ok": 0.0, "first-rows": 0.0,
+                       "vote": 0.0, "vote-rows": 0.0, "first-answer": 0.0, "oracle": 0.0}
+    assert (rows[4]["greedy"], rows[4]["first-ok"], rows[4]["first-rows"], rows[4]["first-answer"]) == (0, 0, 50, 50)
     assert (rows[4]["vote"], rows[4]["oracle"]) == (50.0, 100.0)
-    assert "| 4 | 0.0 | 0.0 | 50.0 | 50.0 |" in proc.stdout
+    assert "| all (2) | 4 | 0.0 | 0.0 | 50.0 | 50.0 |" in proc.stdout
     missing = subprocess.run([sys.executable, str(ROOT / "bench" / "selection.py"),
                               str(ROOT / "bench" / "results" / "eval" / "adapter-spider-dev-w8a16rv.json")],
                              capture_output=True, text=True, timeout=300)

@@ -4,9 +4,12 @@ notebook magic).
 ``Assistant.generate`` reads the schema (cached per connection), renders THE prompt
 (``text2sql.prompt``), asks the backend for candidates, cuts each back to its first
 statement (``prompt.extract_sql``), validates it against the schema (``validate.check``)
-and, when allowed, runs it read-only with a one-row limit (``execute.run``). The first
-candidate that passes wins; if none does, the one with the fewest errors is returned
-with its problems, so front ends can show them.
+and, when allowed, runs it read-only with a two-row limit (``execute.run``). The first
+candidate that passes and answers something wins: an empty result, rows of NULLs only or
+one row of zeros (``count(*) = 0``) is more often a wrong filter than the answer, so a later
+candidate that passes with rows is preferred (``bench/selection.py`` measured the rules);
+failing that, the first that passes; if none does, the one with the fewest errors is
+returned with its problems, so front ends can show them.
 
 No code path returns SQL the model did not write: there are no templates and no
 fallbacks. The one edit made to the model's text is ``text2sql.repair``: when a column
@@ -42,6 +45,9 @@ class Candidate:
     problems: list[Problem]
     completion: str  # the model's raw text
     repairs: tuple[str, ...] = ()  # column references corrected by text2sql.repair ("T1.name -> T2.name")
+    #: When it ran: whether it answered something (a row with a value other than NULL, and
+    #: not one row of only zeros and NULLs); None when it was not run.
+    answered: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -255,7 +261,8 @@ class Assistant:
             if any(c.sql == sql for c in candidates):
                 continue
             candidates.append(self._candidate(sql, completion, job, execute_check))
-        chosen = next((c for c in candidates if c.ok), None)
+        passed = [c for c in candidates if c.ok]
+        chosen = next((c for c in passed if c.answered), passed[0] if passed else None)
         if chosen is None:  # the fewest errors; the earlier (more likely) one on ties
             chosen = min(candidates, key=lambda c: _errors(c.problems))
         notes = [f"corrected column references: {', '.join(chosen.repairs)}"] if chosen.repairs else []
@@ -273,7 +280,7 @@ class Assistant:
     def _candidate(self, sql: str, completion: str, job: "_Job", execute_check: bool) -> Candidate:
         """The candidate for one completion: checked against the schema; when the check finds
         an unknown column, the repaired SQL replaces it if it has fewer errors; then, when
-        allowed and still valid, run once with a one-row limit."""
+        allowed and still valid, run once with a two-row limit."""
         problems, repairs = self._check(sql, job.schema), ()
         if any(p.code == "unknown-column" for p in problems):
             from text2sql.repair import repair
@@ -283,9 +290,11 @@ class Assistant:
                 better = self._check(fixed.sql, job.schema)
                 if _errors(better) < _errors(problems):
                     sql, problems, repairs = fixed.sql, better, fixed.changes
+        answered = None
         if execute_check and not _errors(problems):
-            problems += self._run_problems(sql, job.schema, job.engine)
-        return Candidate(sql, problems, completion, repairs)
+            ran, answered = self._run(sql, job.schema, job.engine)
+            problems += ran
+        return Candidate(sql, problems, completion, repairs, answered)
 
     @staticmethod
     def _check(sql: str, schema) -> list[Problem]:
@@ -298,20 +307,31 @@ class Assistant:
         except Text2SQLError as err:  # the validator refused it outright
             return [Problem(str(err), "syntax")]
 
-    def _run_problems(self, sql: str, schema, engine) -> list[Problem]:
-        """What running ``sql`` read-only with a one-row limit reports (nothing when it runs)."""
+    def _run(self, sql: str, schema, engine) -> tuple[list[Problem], bool | None]:
+        """(what running ``sql`` read-only with a two-row limit reports, nothing when it runs;
+        whether its rows answered something, None when it did not run to the end)."""
         from text2sql.execute import run
 
         timeout = min(getattr(self.settings, "timeout_s", EXECUTE_CHECK_TIMEOUT_S), EXECUTE_CHECK_TIMEOUT_S)
         try:
-            run(engine, sql, schema=schema, limit=1, timeout_s=timeout)
+            result = run(engine, sql, schema=schema, limit=2, timeout_s=timeout)
         except QueryFailed as err:
             slow = "timed out" in str(err)  # valid but slow is not wrong
-            return [Problem(str(err), "execution", severity="warning" if slow else "error")]
+            return [Problem(str(err), "execution", severity="warning" if slow else "error")], None
         except Text2SQLError as err:
-            return [Problem(str(err), "execution")]
-        return []
+            return [Problem(str(err), "execution")], None
+        return [], answers_something(result.rows)
 
 
 def _errors(problems) -> int:
     return sum(p.severity == "error" for p in problems)
+
+
+def answers_something(rows) -> bool:
+    """False for what is more often a wrong filter or join than an answer: no rows, rows of
+    only NULLs, or one row of only zeros and NULLs (``count(*)`` of nothing, ``sum`` of
+    nothing). ``rows`` may be the first rows only: a later row is not looked at."""
+    values = [v for row in rows for v in row]
+    if not any(v is not None for v in values):
+        return False
+    return not (len(rows) == 1 and all(v is None or v == 0 for v in values))

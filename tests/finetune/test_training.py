@@ -267,7 +267,7 @@ def test_shared_prefix_training_runs_from_the_cli_with_frozen_bf16_weights(tiny_
     assert lora_dropouts and all(type(d).__name__ == "Identity" for d in lora_dropouts)
 
 
-def test_guided_eval_records_every_candidate_and_picks_the_first_that_ran(tiny_model_dir, tmp_path):
+def test_guided_eval_records_every_candidate_and_picks_the_first_that_answered(tiny_model_dir, tmp_path):
     out = tmp_path / "eval"
     proc = subprocess.run([sys.executable, "-m", "text2sql", "eval", "--data", str(SPIDER), "--split", "dev",
                            "--model", str(tiny_model_dir), "--adapter", "none", "--precision", "fp32",
@@ -279,4 +279,5 @@ def test_guided_eval_records_every_candidate_and_picks_the_first_that_ran(tiny_m
         sqls = [c["sql"] for c in o["candidates"]]
         assert 1 <= len(sqls) <= 3 and len(set(sqls)) == len(sqls)
         ran = [c["sql"] for c in o["candidates"] if c["ok"]]
-        assert o["pred"] == (ran[0] if ran else o["pred"]) and o["pred"] in sqls
+        answered = [c["sql"] for c in o["candidates"] if c["ok"] and c["answered"]]
+        assert o["pred"] == (answered or ran or [o["pred"]])[0] and o["pred"] in sqls

@@ -82,6 +82,35 @@ def test_the_first_candidate_that_validates_and_runs_wins(chinook_sqlite_url):
     assert [c.ok for c in result.candidates] == [False, False, True, True]
 
 
+def test_a_candidate_that_answers_something_wins_over_an_earlier_empty_one(chinook_sqlite_url):
+    _, assistant = scripted(
+        "SELECT Popularity FROM Artist;",  # unknown column
+        "SELECT Name FROM Artist WHERE Name = 'acdc';",  # runs, no rows
+        "SELECT COUNT(*) FROM Album WHERE Title = 'none';",  # runs, one row: 0
+        "SELECT Name FROM Artist WHERE Name = 'AC/DC';",
+        "SELECT Name FROM Artist WHERE Name LIKE 'AC%';",
+    )
+    result = assistant.generate("the artist AC/DC", chinook_sqlite_url, n=5)
+    assert result.sql == "SELECT Name FROM Artist WHERE Name = 'AC/DC';" and result.ok
+    assert [c.answered for c in result.candidates] == [None, False, False, True, True]
+    # When none answers, the first that runs wins; without running, the first that validates.
+    empty = scripted("SELECT Name FROM Artist WHERE Name = 'x';", "SELECT SUM(Total) FROM Invoice WHERE 0;")[1]
+    assert empty.generate("x", chinook_sqlite_url, n=2).sql == "SELECT Name FROM Artist WHERE Name = 'x';"
+    unrun = assistant.generate("the artist AC/DC", chinook_sqlite_url, n=5, execute_check=False)
+    assert unrun.sql == "SELECT Name FROM Artist WHERE Name = 'acdc';"
+    assert {c.answered for c in unrun.candidates} == {None}
+
+
+@pytest.mark.parametrize(("rows", "answers"), [
+    ([], False), ([(None,)], False), ([(None, None), (None, None)], False), ([(0,)], False), ([(0, None)], False),
+    ([(0,), (3,)], True), ([(3,)], True), ([("",)], True), ([(None, "x")], True), ([(0.5,)], True),
+])
+def test_what_counts_as_answering_something(rows, answers):
+    from text2sql.pipeline import answers_something
+
+    assert answers_something(rows) is answers
+
+
 def test_execution_failures_count_as_problems(chinook_sqlite_url):
     # Valid against the schema, refused by SQLite at run time (titles are not JSON).
     _, assistant = scripted("SELECT json_extract(Title, '$.a') FROM Album;")
