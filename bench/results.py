@@ -2,7 +2,7 @@
 typed by hand): accuracy from the ``text2sql eval`` reports in ``bench/results/eval/*.json``,
 speed from ``bench/results/latency.json`` and ``throughput.json`` (``bench/latency.py``,
 ``bench/throughput.py``), paired accuracy from ``precision.json`` and ``precision-*.json``
-(``bench/precision.py``).
+(``bench/precision.py``), candidate-selection rules from ``selection.json`` (``bench/selection.py``).
 
     python bench/results.py            # print the tables
     python bench/results.py --write    # rewrite the README blocks between their markers
@@ -24,6 +24,7 @@ BEGIN, END = "<!-- results:begin (bench/results.py --write) -->", "<!-- results:
 SPEED_BEGIN, SPEED_END = "<!-- speed:begin (bench/results.py --write) -->", "<!-- speed:end -->"
 LATENCY, THROUGHPUT = ROOT / "bench" / "results" / "latency.json", ROOT / "bench" / "results" / "throughput.json"
 PRECISION = ROOT / "bench" / "results" / "precision.json"
+SELECTION = ROOT / "bench" / "results" / "selection.json"
 LEVELS = ("easy", "medium", "hard", "extra")
 
 
@@ -55,11 +56,14 @@ def render(summaries: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT, precision: Path = PRECISION) -> str:
-    """The latency, evaluation-throughput and paired-precision tables, from their JSON files."""
+def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT, precision: Path = PRECISION,
+                 selection: Path = SELECTION) -> str:
+    """The latency, evaluation-throughput, paired-precision and selection-rule tables, from
+    their JSON files."""
     sys.path.insert(0, str(ROOT / "bench"))
     import latency as latency_bench
     import precision as precision_bench
+    import selection as selection_bench
     import throughput as throughput_bench
 
     parts = []
@@ -70,7 +74,8 @@ def render_speed(latency: Path = LATENCY, throughput: Path = THROUGHPUT, precisi
         return [(p, bench) for p in sorted(path.parent.glob(path.stem + "-*.json"))]
 
     for path, bench in ((latency, latency_bench), *variants(latency, latency_bench), (throughput, throughput_bench),
-                        (precision, precision_bench), *variants(precision, precision_bench)):
+                        (precision, precision_bench), *variants(precision, precision_bench),
+                        (selection, selection_bench)):
         name = Path(bench.__file__).name
         if path.is_file():
             parts.append(f"`bench/{name}` (`{path.relative_to(ROOT)}`):\n\n" + bench.table(json.loads(path.read_text())))
