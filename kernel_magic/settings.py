@@ -22,7 +22,7 @@ class Text2SQL(Configurable):
     device = Enum(["auto", "cpu", "cuda"], None, allow_none=True, help="Where the model runs.").tag(config=True)
     row_limit = Int(None, allow_none=True, help="Maximum rows fetched by --run.").tag(config=True)
     timeout_s = Float(None, allow_none=True, help="Statement timeout in seconds.").tag(config=True)
-    n_candidates = Int(None, allow_none=True, help="Candidates per question (first valid wins).").tag(config=True)
+    n_candidates = Int(None, allow_none=True, help="Candidates per question (the first that runs and answers something wins).").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Maximum new tokens per query.").tag(config=True)
     constrained_decoding = Bool(None, allow_none=True,
                                 help="Keep the names the model writes to the schema's.").tag(config=True)

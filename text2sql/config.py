@@ -96,7 +96,8 @@ class Settings:
     trigger: str = "auto"
     #: Maximum new tokens per generated query.
     max_tokens: int = 256
-    #: Candidates generated per question (the first valid one wins; 1 = greedy only).
+    #: Candidates generated per question (greedy, then beams): the first that validates, runs and
+    #: answers something wins (``Assistant.generate``); 1 = greedy only.
     n_candidates: int = 1
     #: Keep the names the model writes to the schema's tables and columns while decoding.
     constrained_decoding: bool = True
