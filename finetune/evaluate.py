@@ -205,7 +205,8 @@ def evaluate(examples, assistant, *, n: int = 1, timeout_s: float = 10.0, progre
 
 def _generate(chunk, db_path, assistant, n: int, batched: bool) -> list[tuple[str, str | None, dict | None]]:
     """(predicted SQL, generation error, backend timings) per example; never raises. With
-    ``n > 1`` the timings also carry ``candidates``: each one's SQL and whether it was ok."""
+    ``n > 1`` the timings also carry ``candidates``: each one's SQL, whether it passed, and
+    whether it answered something."""
     url = f"sqlite:///{db_path}"
     try:
         if batched:

@@ -29,7 +29,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--db", metavar="URL|NAME", help="SQLAlchemy URL or a configured connection name "
                    "(default: the configured connection, else the bundled Chinook demo)")
     p.add_argument("--run", action="store_true", help="run the SQL read-only and print the first rows")
-    p.add_argument("--n", type=int, metavar="N", help="candidates to generate (greedy, then beams); the first that validates, runs and answers something wins")
+    p.add_argument("--n", type=int, metavar="N", help="candidates to generate (greedy, then beams); "
+                   "the first that validates, runs and answers something wins")
     p.add_argument("--model", help="a Hugging Face model directory or a .gguf file (default: embedded)")
     p.add_argument("--adapter", help="a PEFT adapter directory, or 'none' (default: the shipped adapter)")
     p.add_argument("--precision", choices=PRECISION_CHOICES, help="weights precision (default: auto)")
