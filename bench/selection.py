@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     report = json.loads(args.report.read_text())
     n = report["summary"]["n_candidates"]
-    ks = args.k or sorted({1, n} | {2 ** i for i in range(1, n.bit_length()) if 2 ** i <= n})
+    ks = args.k or sorted({n} | {2 ** i for i in range(n.bit_length())})  # 1, 2, 4, ... up to n, and n
     rows = score(run_candidates(report, args.databases), ks, [o["db_id"] for o in report["outcomes"]])
     return publish({"report": str(args.report), "summary": report["summary"], "rows": rows}, str(args.out), table)
 
